@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Lode",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "lode-server", targets: ["lode-server"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // LMDB from the system (Debian: liblmdb-dev).
+        .systemLibrary(
+            name: "CLmdb",
+            path: "CLmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        // RESP2/RESP3 codec: depends on NIOCore only, knows nothing of commands.
+        .target(
+            name: "LodeRESP",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // Storage: safe LMDB wrapper, on-disk encoding, hot cache, expiry.
+        .target(
+            name: "LodeStore",
+            dependencies: ["CLmdb", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // Commands, configuration, networking, lifecycle.
+        .target(
+            name: "LodeServer",
+            dependencies: [
+                "LodeRESP", "LodeStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "lode-server",
+            dependencies: ["LodeServer"]
+        ),
+        .testTarget(
+            name: "LodeTests",
+            dependencies: [
+                "LodeRESP", "LodeStore", "LodeServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+    ],
+    // Swift 5 mode: the server's state is confined to one event loop by design,
+    // which Swift 6's static checking cannot express without runtime locks.
+    swiftLanguageModes: [.v5]
+)

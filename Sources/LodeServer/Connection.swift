@@ -1,0 +1,308 @@
+import LodeRESP
+import LodeStore
+import NIOCore
+
+/// One client connection. Each read is parsed and executed at once, replies are
+/// appended to one buffer, and the buffer goes out once per event-loop turn, after
+/// the turn's writes are committed (and, with `appendfsync always`, synced).
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let server: ServerState
+    private let coordinator: TurnCoordinator
+    private let table = CommandTable.standard
+    private var parser: RESPRequestParser
+    private var cumulation: ByteBuffer?
+    private(set) var out: ByteBuffer
+    private var context: ChannelHandlerContext?
+    private(set) var client: ClientState!
+    private var closed = false
+
+    // Turn bookkeeping, read by TurnCoordinator.
+    var registeredForTurn = false
+    /// Where this turn's first write began in `out`, and how many commands ran from
+    /// there: if the turn's commit fails, those replies are replaced by errors.
+    var rollbackMark: Int?
+    var commandsSinceMark = 0
+    /// Output is held until the fsync of this commit sequence completes.
+    var holdUntilSynced: UInt64 = 0
+
+    private static let empty = ByteBuffer()
+
+    init(server: ServerState, coordinator: TurnCoordinator) {
+        self.server = server
+        self.coordinator = coordinator
+        parser = RESPRequestParser(maxBulkLength: server.config.protoMaxBulkLength)
+        out = ByteBufferAllocator().buffer(capacity: 0)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.context = context
+        out = context.channel.allocator.buffer(capacity: 1024)
+        let now = currentTimeMillis()
+        server.stats.totalConnectionsReceived += 1
+        let remote = context.channel.remoteAddress
+        client = ClientState(id: server.nextClientID, authenticated: !server.requiresAuth,
+                             address: Self.describe(remote), localAddress: Self.describe(context.channel.localAddress), now: now)
+        server.nextClientID += 1
+        if server.clients.count >= server.config.maxClients {
+            server.stats.rejectedConnections += 1
+            rejectAndClose("-ERR max number of clients reached\r\n")
+            return
+        }
+        if server.config.protectedMode && !server.requiresAuth && !Self.isLoopback(remote) {
+            server.stats.rejectedConnections += 1
+            rejectAndClose(Self.protectedModeMessage)
+            return
+        }
+        server.clients[client.id] = client
+        parser.unauthenticated = !client.authenticated
+    }
+
+    private func rejectAndClose(_ text: String) {
+        closed = true
+        var b = context!.channel.allocator.buffer(capacity: text.utf8.count)
+        b.writeString(text)
+        context!.writeAndFlush(NIOAny(b)).whenComplete { [context] _ in context?.close(promise: nil) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        if let client { server.clients.removeValue(forKey: client.id) }
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closed else { return }
+        var input = unwrapInboundIn(data)
+        server.stats.totalNetInputBytes += input.readableBytes
+        if var pending = cumulation {
+            cumulation = nil
+            pending.writeBuffer(&input)
+            process(&pending)
+            keepRemainder(pending)
+        } else {
+            process(&input)
+            keepRemainder(input)
+        }
+    }
+
+    private func keepRemainder(_ buffer: ByteBuffer) {
+        guard buffer.readableBytes > 0, !closed else { return }
+        var rest = buffer
+        if rest.readerIndex > 64 * 1024 { rest.discardReadBytes() }
+        cumulation = rest
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        coordinator.register(self)
+    }
+
+    private func process(_ buffer: inout ByteBuffer) {
+        parser.maxBulkLength = server.config.protoMaxBulkLength
+        while !client.closeAfterReply {
+            let request: RESPRequestParser.Request?
+            do {
+                request = try parser.next(from: &buffer)
+            } catch {
+                out.writeError("ERR Protocol error: \(error.message)")
+                server.logger.info("Protocol error (\(error.message)) from client: id=\(client.id) addr=\(client.address)")
+                client.closeAfterReply = true
+                buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+                break
+            }
+            guard let request else { break }
+            if case .command(let args) = request {
+                execute(args)
+            }
+        }
+    }
+
+    private func execute(_ args: [ByteBuffer]) {
+        server.stats.totalCommandsProcessed += 1
+        let mark = out.writerIndex
+        let writesBefore = server.store.writeCount
+        defer {
+            if rollbackMark != nil {
+                commandsSinceMark += 1
+            } else if server.store.writeCount != writesBefore {
+                rollbackMark = mark
+                commandsSinceMark = 1
+            }
+        }
+        guard let spec = table.lookup(args[0]) else {
+            out.writeErrorBytes(unknownCommandError(args))
+            return
+        }
+        var command = spec
+        if spec.handler == nil {
+            guard args.count >= 2 else {
+                out.writeError(CommandError.wrongArity(spec.name).text)
+                return
+            }
+            guard let sub = spec.subcommands[String(buffer: args[1]).lowercased()] else {
+                let name = String(buffer: args[1]).prefix(128)
+                out.writeError("ERR unknown subcommand '\(name)'. Try \(String(buffer: args[0]).uppercased()) HELP.")
+                return
+            }
+            command = sub
+        }
+        guard command.arityOK(args.count) else {
+            out.writeError(CommandError.wrongArity(command.fullName).text)
+            return
+        }
+        if !client.authenticated && !command.flags.contains(.noauth) {
+            out.writeStaticString("-NOAUTH Authentication required.\r\n")
+            return
+        }
+        client.lastCommand = command.fullName
+        var ctx = CommandContext(args: args, client: client, server: server, out: out, now: currentTimeMillis(), spec: command)
+        out = Self.empty  // the context holds the only reference: no copy-on-write
+        do {
+            try command.handler!(&ctx)
+        } catch {
+            ctx.out.writeError(error.text)
+        }
+        out = ctx.out
+        parser.unauthenticated = !client.authenticated
+    }
+
+    /// Sends what is buffered, unless it must wait for an fsync.
+    func flushIfReady(syncedSequence: UInt64) {
+        guard let context, holdUntilSynced <= syncedSequence else { return }
+        if out.readableBytes > 0 {
+            server.stats.totalNetOutputBytes += out.readableBytes
+            let buffer = out
+            out = context.channel.allocator.buffer(capacity: 1024)
+            if client.closeAfterReply {
+                closed = true
+                context.writeAndFlush(NIOAny(buffer)).whenComplete { [context] _ in context.close(promise: nil) }
+                return
+            }
+            context.writeAndFlush(NIOAny(buffer), promise: nil)
+        } else if client.closeAfterReply && !closed {
+            closed = true
+            context.close(promise: nil)
+        }
+    }
+
+    /// Replaces the replies of everything run since this turn's first write with
+    /// an error: the turn's transaction was not committed.
+    func rollBackTurn(error: String) {
+        guard let mark = rollbackMark else { return }
+        out.moveWriterIndex(to: mark)
+        for _ in 0..<commandsSinceMark { out.writeError(error) }
+    }
+
+    func endTurn() {
+        rollbackMark = nil
+        commandsSinceMark = 0
+        registeredForTurn = false
+    }
+
+    /// Closes the connection at shutdown, after its pending replies.
+    func closeForShutdown() {
+        client?.closeAfterReply = true
+        flushIfReady(syncedSequence: .max)
+    }
+
+    static func describe(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return "?:0" }
+        return "\(ip):\(port)"
+    }
+
+    static func isLoopback(_ address: SocketAddress?) -> Bool {
+        guard let ip = address?.ipAddress else { return true }  // unix sockets
+        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+    }
+
+    static let protectedModeMessage = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"
+}
+
+/// Ends each event-loop turn: commits the turn's writes in one LMDB transaction
+/// (group commit across all clients), then sends the replies that may go.
+final class TurnCoordinator {
+    private let server: ServerState
+    private let loop: EventLoop
+    private var scheduled = false
+    private var registered: [ConnectionHandler] = []
+    /// Connections whose output waits for an fsync.
+    private var holding: [ConnectionHandler] = []
+    private(set) var syncedSequence: UInt64 = 0
+    var syncer: Syncer?
+
+    init(server: ServerState, loop: EventLoop) {
+        self.server = server
+        self.loop = loop
+    }
+
+    func register(_ handler: ConnectionHandler) {
+        if !handler.registeredForTurn {
+            handler.registeredForTurn = true
+            registered.append(handler)
+        }
+        scheduleEndOfTurn()
+    }
+
+    /// Runs `endTurn` after every channel read of this event-loop iteration.
+    func scheduleEndOfTurn() {
+        guard !scheduled else { return }
+        scheduled = true
+        loop.execute { self.endTurn() }
+    }
+
+    func endTurn() {
+        scheduled = false
+        let result = server.store.endTurn()
+        let handlers = registered
+        registered.removeAll(keepingCapacity: true)
+        switch result {
+        case .failed:
+            let text = "MISCONF Lode could not commit the write to disk; it was not applied (see the server log)"
+            server.stats.storageErrors += 1
+            for h in handlers { h.rollBackTurn(error: text) }
+        case .committed(let sequence):
+            server.stats.commits += 1
+            let always = server.config.appendFsync == .always
+            if always {
+                for h in handlers where h.rollbackMark != nil {
+                    h.holdUntilSynced = sequence
+                    holding.append(h)
+                }
+            }
+            syncer?.committed(sequence, needsSync: always)
+            if !always { syncedSequence = sequence }
+        case .nothingWritten:
+            break
+        }
+        for h in handlers {
+            h.endTurn()
+            h.flushIfReady(syncedSequence: syncedSequence)
+        }
+    }
+
+    /// Called on the loop when an fsync covering `sequence` has completed.
+    func synced(_ sequence: UInt64) {
+        server.stats.syncs += 1
+        syncedSequence = max(syncedSequence, sequence)
+        var still: [ConnectionHandler] = []
+        for h in holding {
+            if h.holdUntilSynced <= syncedSequence { h.flushIfReady(syncedSequence: syncedSequence) } else { still.append(h) }
+        }
+        holding = still
+    }
+
+    /// Shutdown: commit, then release every held reply (the store's close syncs).
+    func drain(_ handlers: [ConnectionHandler]) {
+        endTurn()
+        syncedSequence = .max
+        for h in handlers + holding { h.closeForShutdown() }
+        holding.removeAll()
+    }
+}

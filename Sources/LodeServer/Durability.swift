@@ -1,0 +1,107 @@
+import Foundation
+import LodeStore
+import NIOCore
+
+/// Makes committed transactions durable off the event loop, so that neither reads
+/// nor the next turn's writes ever wait for an fsync.
+///
+/// - `always`: the loop asks for a sync of sequence N; replies to the writes of
+///   turn N are held until `onSynced(N)` (called back on the loop). One fsync
+///   covers every commit made before it starts, so syncs group by themselves.
+/// - `everysec`: one fsync per second if anything was committed.
+/// - `no`: the OS flushes when it likes.
+final class Syncer: @unchecked Sendable {
+    private let env: LMDBEnvironment
+    private let condition = NSCondition()
+    private var policy: Configuration.FsyncPolicy
+    private var committed: UInt64 = 0
+    private var requested: UInt64 = 0
+    private var synced: UInt64 = 0
+    private var stopping = false
+    private var thread: Thread?
+    private let onSynced: @Sendable (UInt64) -> Void
+    private let onError: @Sendable (String) -> Void
+
+    init(env: LMDBEnvironment, policy: Configuration.FsyncPolicy,
+         onSynced: @escaping @Sendable (UInt64) -> Void, onError: @escaping @Sendable (String) -> Void) {
+        self.env = env
+        self.policy = policy
+        self.onSynced = onSynced
+        self.onError = onError
+    }
+
+    func start() {
+        let t = Thread { [self] in self.run() }
+        t.name = "lode-fsync"
+        thread = t
+        t.start()
+    }
+
+    func setPolicy(_ p: Configuration.FsyncPolicy) {
+        condition.lock()
+        policy = p
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Called by the loop after each commit.
+    func committed(_ sequence: UInt64, needsSync: Bool) {
+        condition.lock()
+        committed = sequence
+        if needsSync {
+            requested = sequence
+            condition.signal()
+        }
+        condition.unlock()
+    }
+
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        while thread?.isFinished == false { usleep(1000) }
+    }
+
+    private func run() {
+        condition.lock()
+        var lastEverysec = Date()
+        while !stopping {
+            if requested > synced {
+                let target = committed
+                condition.unlock()
+                sync(upTo: target)
+                condition.lock()
+                synced = max(synced, target)
+                continue
+            }
+            if policy == .everysec {
+                let due = lastEverysec.addingTimeInterval(1)
+                if Date() >= due {
+                    lastEverysec = Date()
+                    if committed > synced {
+                        let target = committed
+                        condition.unlock()
+                        sync(upTo: target)
+                        condition.lock()
+                        synced = max(synced, target)
+                    }
+                    continue
+                }
+                _ = condition.wait(until: due)
+            } else {
+                condition.wait()
+            }
+        }
+        condition.unlock()
+    }
+
+    private func sync(upTo target: UInt64) {
+        do {
+            try env.sync()
+        } catch {
+            onError("fsync failed: \(error)")
+        }
+        onSynced(target)
+    }
+}

@@ -1,0 +1,315 @@
+import LodeRESP
+import LodeStore
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum LodeVersion {
+    /// Lode's own version.
+    public static let lode = "0.1.0"
+    /// The Redis version whose behaviour Lode follows; clients gate features on it.
+    public static let redisCompatible = "7.0.15"
+}
+
+/// Server introspection and administration: COMMAND, INFO, CONFIG, TIME, SHUTDOWN.
+enum ServerCommands {
+    static let specs: [CommandSpec] = [
+        CommandSpec("command", arity: -1, flags: [.loading, .stale], group: "server", summary: "Get array of Redis command details", handler: commandAll).with([
+            CommandSpec("count", arity: 2, flags: [.loading, .stale], group: "server", summary: "Get total number of Redis commands", handler: { (c: inout CommandContext) throws(CommandError) in c.out.writeIntegerReply(CommandTable.standard.all.count) }),
+            CommandSpec("info", arity: -2, flags: [.loading, .stale], group: "server", summary: "Get array of specific Redis command details, or all when no argument is given", handler: commandInfo),
+            CommandSpec("docs", arity: -2, flags: [.loading, .stale], group: "server", summary: "Get array of specific Redis command documentation", handler: commandDocs),
+            CommandSpec("list", arity: -2, flags: [.loading, .stale], group: "server", summary: "Get an array of Redis command names", handler: commandList),
+        ]),
+        CommandSpec("info", arity: -1, flags: [.loading, .stale], group: "server", summary: "Get information and statistics about the server", handler: info),
+        CommandSpec("config", arity: -2, flags: [], group: "server", summary: "A container for server configuration commands", handler: nil).with([
+            CommandSpec("get", arity: -3, flags: [.admin, .noscript, .loading, .stale], group: "server", summary: "Get the values of configuration parameters", handler: configGet),
+            CommandSpec("set", arity: -4, flags: [.admin, .noscript, .loading, .stale], group: "server", summary: "Set configuration parameters to the given values", handler: configSet),
+            CommandSpec("resetstat", arity: 2, flags: [.admin, .noscript, .loading, .stale], group: "server", summary: "Reset the stats returned by INFO", handler: { (c: inout CommandContext) throws(CommandError) in
+                c.server.stats = ServerStats()
+                c.out.writeOK()
+            }),
+        ]),
+        CommandSpec("time", arity: 1, flags: [.loading, .stale, .fast], group: "server", summary: "Return the current server time", handler: time),
+        CommandSpec("shutdown", arity: -1, flags: [.admin, .noscript, .loading, .stale], group: "server", summary: "Synchronously save the dataset to disk and then shut down the server", handler: shutdown),
+    ]
+
+    // MARK: COMMAND
+
+    static func aclCategories(_ s: CommandSpec) -> [String] {
+        var cats: [String] = []
+        if s.flags.contains(.write) { cats.append("@write") }
+        if s.flags.contains(.readonly) { cats.append("@read") }
+        if s.flags.contains(.admin) { cats += ["@admin", "@dangerous"] }
+        switch s.group {
+        case "string": cats.append("@string")
+        case "generic": cats.append("@keyspace")
+        case "connection": cats.append("@connection")
+        default: break
+        }
+        cats.append(s.flags.contains(.fast) ? "@fast" : "@slow")
+        return cats
+    }
+
+    static func writeInfo(_ s: CommandSpec, _ c: inout CommandContext) {
+        c.out.writeArrayHeader(10)
+        c.out.writeBulk(string: s.fullName)
+        c.out.writeIntegerReply(s.arity)
+        let flags = s.flags.names
+        c.out.writeSetHeader(flags.count, c.resp)
+        for f in flags { c.out.writeSimpleString(f) }
+        c.out.writeIntegerReply(s.firstKey)
+        c.out.writeIntegerReply(s.lastKey)
+        c.out.writeIntegerReply(s.keyStep)
+        let cats = aclCategories(s)
+        c.out.writeSetHeader(cats.count, c.resp)
+        for cat in cats { c.out.writeSimpleString(cat) }
+        c.out.writeSetHeader(0, c.resp)  // tips
+        c.out.writeArrayHeader(0)  // key specifications
+        let subs = s.subcommands.values.sorted { $0.name < $1.name }
+        c.out.writeArrayHeader(subs.count)
+        for sub in subs { writeInfo(sub, &c) }
+    }
+
+    static func commandAll(_ c: inout CommandContext) throws(CommandError) {
+        let all = CommandTable.standard.all
+        c.out.writeArrayHeader(all.count)
+        for s in all { writeInfo(s, &c) }
+    }
+
+    static func commandInfo(_ c: inout CommandContext) throws(CommandError) {
+        if c.args.count == 2 { return try commandAll(&c) }
+        c.out.writeArrayHeader(c.args.count - 2)
+        for i in 2..<c.args.count {
+            if let s = CommandTable.standard.lookup(c.arg(i)) { writeInfo(s, &c) } else { c.out.writeNullArray(c.resp) }
+        }
+    }
+
+    static func writeDocs(_ s: CommandSpec, _ c: inout CommandContext) {
+        let subs = s.subcommands.values.sorted { $0.name < $1.name }
+        c.out.writeMapHeader(subs.isEmpty ? 3 : 4, c.resp)
+        c.out.writeBulk(string: "summary"); c.out.writeBulk(string: s.summary)
+        c.out.writeBulk(string: "since"); c.out.writeBulk(string: "1.0.0")
+        c.out.writeBulk(string: "group"); c.out.writeBulk(string: s.group)
+        if !subs.isEmpty {
+            c.out.writeBulk(string: "subcommands")
+            c.out.writeMapHeader(subs.count, c.resp)
+            for sub in subs {
+                c.out.writeBulk(string: sub.fullName)
+                writeDocs(sub, &c)
+            }
+        }
+    }
+
+    static func commandDocs(_ c: inout CommandContext) throws(CommandError) {
+        var specs: [CommandSpec] = []
+        if c.args.count == 2 {
+            specs = CommandTable.standard.all
+        } else {
+            for i in 2..<c.args.count { if let s = CommandTable.standard.lookup(c.arg(i)) { specs.append(s) } }
+        }
+        c.out.writeMapHeader(specs.count, c.resp)
+        for s in specs {
+            c.out.writeBulk(string: s.name)
+            writeDocs(s, &c)
+        }
+    }
+
+    static func commandList(_ c: inout CommandContext) throws(CommandError) {
+        var names: [String] = []
+        for s in CommandTable.standard.all {
+            names.append(s.name)
+            names += s.subcommands.values.map { $0.fullName }
+        }
+        var pattern: [UInt8]? = nil
+        if c.args.count > 2 {
+            guard c.args.count == 5, c.argIs(2, "filterby"), c.argIs(3, "pattern") else { throw .syntax }
+            pattern = c.bytes(4)
+        }
+        if let pattern { names = names.filter { globMatch(pattern, Array($0.utf8), noCase: true) } }
+        c.out.writeArrayHeader(names.count)
+        for n in names { c.out.writeBulk(string: n) }
+    }
+
+    // MARK: INFO
+
+    static func info(_ c: inout CommandContext) throws(CommandError) {
+        let defaults = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"]
+        var wanted = Set<String>()
+        if c.args.count == 1 {
+            wanted = Set(defaults)
+        } else {
+            for i in 1..<c.args.count {
+                let s = c.string(i).lowercased()
+                if s == "all" || s == "everything" || s == "default" { wanted.formUnion(defaults) } else { wanted.insert(s) }
+            }
+        }
+        var sections: [String] = []
+        for name in defaults where wanted.contains(name) {
+            sections.append(infoSection(name, &c))
+        }
+        c.out.writeVerbatim(sections.joined(separator: "\r\n"), version: c.resp)
+    }
+
+    static func human(_ bytes: Int) -> String {
+        let units = ["B", "K", "M", "G", "T"]
+        var v = Double(bytes)
+        var i = 0
+        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+        if i == 0 { return "\(bytes)B" }
+        let rounded = (v * 100).rounded() / 100
+        return "\(rounded)\(units[i])"
+    }
+
+    static func residentBytes() -> Int {
+        guard let f = fopen("/proc/self/statm", "r") else { return 0 }
+        defer { fclose(f) }
+        var size = 0, resident = 0
+        withUnsafeMutablePointer(to: &size) { s in
+            withUnsafeMutablePointer(to: &resident) { r in
+                _ = withVaList([s, r]) { vfscanf(f, "%ld %ld", $0) }
+            }
+        }
+        return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+
+    static func infoSection(_ name: String, _ c: inout CommandContext) -> String {
+        let s = c.server
+        let now = c.now
+        var lines: [String] = []
+        switch name {
+        case "server":
+            let uptime = Int(now - s.startedAt) / 1000
+            lines = ["# Server",
+                     "redis_version:\(LodeVersion.redisCompatible)",
+                     "lode_version:\(LodeVersion.lode)",
+                     "redis_git_sha1:00000000", "redis_git_dirty:0", "redis_build_id:0",
+                     "redis_mode:standalone", "os:Linux", "arch_bits:64", "multiplexing_api:epoll",
+                     "process_id:\(getpid())", "run_id:\(s.runID)",
+                     "tcp_port:\(s.config.port)", "server_time_usec:\(currentTimeMicros())",
+                     "uptime_in_seconds:\(uptime)", "uptime_in_days:\(uptime / 86400)",
+                     "hz:\(s.config.hz)", "executable:\(CommandLine.arguments.first ?? "")",
+                     "config_file:\(s.configFile ?? "")"]
+        case "clients":
+            lines = ["# Clients", "connected_clients:\(s.clients.count)", "maxclients:\(s.config.maxClients)",
+                     "blocked_clients:0", "tracking_clients:0", "clients_in_timeout_table:0"]
+        case "memory":
+            // glibc's mallinfo is not visible to Swift: report the resident set, which is
+            // what the operator cares about (LMDB's mapped pages are shared file cache).
+            let rss = residentBytes(), heap = rss
+            let env = s.store.env.info()
+            lines = ["# Memory", "used_memory:\(heap)", "used_memory_human:\(human(heap))",
+                     "used_memory_rss:\(rss)", "used_memory_rss_human:\(human(rss))",
+                     "maxmemory:0", "maxmemory_human:0B", "maxmemory_policy:noeviction", "mem_allocator:libc",
+                     "cache_used_bytes:\(s.store.cache.usedBytes)", "cache_max_bytes:\(s.store.cache.capacity)",
+                     "cache_keys:\(s.store.cache.count)",
+                     "lmdb_map_size:\(env.mapSize)", "lmdb_used_bytes:\((env.lastPage + 1) * env.pageSize)"]
+        case "persistence":
+            lines = ["# Persistence", "loading:0", "async_loading:0", "rdb_changes_since_last_save:0",
+                     "rdb_bgsave_in_progress:0", "bgsave_in_progress:0", "rdb_last_bgsave_status:ok",
+                     "aof_enabled:1", "aof_rewrite_in_progress:0", "aof_last_write_status:\(s.stats.storageErrors == 0 ? "ok" : "err")",
+                     "appendfsync:\(s.config.appendFsync.rawValue)", "lmdb_commits:\(s.stats.commits)",
+                     "lmdb_syncs:\(s.stats.syncs)", "storage_errors:\(s.stats.storageErrors)"]
+        case "stats":
+            let hits = s.store.cache.hits, misses = s.store.cache.misses
+            let ratio = hits + misses == 0 ? 0 : Double(hits) / Double(hits + misses)
+            lines = ["# Stats", "total_connections_received:\(s.stats.totalConnectionsReceived)",
+                     "total_commands_processed:\(s.stats.totalCommandsProcessed)", "instantaneous_ops_per_sec:0",
+                     "total_net_input_bytes:\(s.stats.totalNetInputBytes)", "total_net_output_bytes:\(s.stats.totalNetOutputBytes)",
+                     "rejected_connections:\(s.stats.rejectedConnections)", "expired_keys:\(s.stats.expiredKeys)",
+                     "evicted_keys:0", "keyspace_hits:\(s.stats.keyspaceHits)", "keyspace_misses:\(s.stats.keyspaceMisses)",
+                     "cache_hits:\(hits)", "cache_misses:\(misses)", "cache_evictions:\(s.store.cache.evictions)",
+                     "cache_hit_ratio:\(String(format3: ratio))"]
+        case "replication":
+            lines = ["# Replication", "role:master", "connected_slaves:0", "master_repl_offset:0"]
+        case "cpu":
+            var usage = rusage()
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+            let sys = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+            let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            lines = ["# CPU", "used_cpu_sys:\(String(format3: sys))", "used_cpu_user:\(String(format3: user))"]
+        case "keyspace":
+            lines = ["# Keyspace"]
+            for logical in 0..<s.store.databases {
+                let (keys, expires) = s.store.counts(db: s.store.physical(logical))
+                if keys > 0 { lines.append("db\(logical):keys=\(keys),expires=\(expires),avg_ttl=0") }
+            }
+        default:
+            return ""
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    // MARK: CONFIG
+
+    static func configGet(_ c: inout CommandContext) throws(CommandError) {
+        var seen = Set<String>()
+        var pairs: [(String, String)] = []
+        for i in 2..<c.args.count {
+            let pattern = c.bytes(i)
+            for o in Configuration.options where !seen.contains(o.name) && globMatch(pattern, Array(o.name.utf8), noCase: true) {
+                seen.insert(o.name)
+                pairs.append((o.name, o.get(c.server.config)))
+            }
+        }
+        c.out.writeMapHeader(pairs.count, c.resp)
+        for (k, v) in pairs {
+            c.out.writeBulk(string: k)
+            c.out.writeBulk(string: v)
+        }
+    }
+
+    static func configSet(_ c: inout CommandContext) throws(CommandError) {
+        guard c.args.count % 2 == 0 else { throw .wrongArity("config|set") }
+        var updated = c.server.config
+        var names = Set<String>()
+        for i in stride(from: 2, to: c.args.count, by: 2) {
+            let name = c.string(i).lowercased()
+            guard let option = Configuration.optionsByName[name], !names.contains(name) else {
+                if names.contains(name) {
+                    throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - duplicate parameter")
+                }
+                throw CommandError("ERR Unknown option or number of arguments for CONFIG SET - '\(c.cstring(i))'")
+            }
+            names.insert(name)
+            guard option.mutable else {
+                throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - can't set immutable config")
+            }
+            let words = splitInlineArguments(c.bytes(i + 1))?.map { String(decoding: $0, as: UTF8.self) } ?? [c.string(i + 1)]
+            if let error = option.set(&updated, name == "requirepass" ? [c.string(i + 1)] : (words.isEmpty ? [""] : words)) {
+                throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - \(error)")
+            }
+        }
+        c.server.apply(updated)
+        c.out.writeOK()
+    }
+
+    // MARK: misc
+
+    static func time(_ c: inout CommandContext) throws(CommandError) {
+        let us = currentTimeMicros()
+        c.out.writeArrayHeader(2)
+        c.out.writeBulk(string: String(us / 1_000_000))
+        c.out.writeBulk(string: String(us % 1_000_000))
+    }
+
+    static func shutdown(_ c: inout CommandContext) throws(CommandError) {
+        for i in 1..<max(1, c.args.count) {
+            guard c.argIs(i, "nosave") || c.argIs(i, "save") || c.argIs(i, "now") || c.argIs(i, "force") else {
+                if c.argIs(i, "abort") { throw CommandError("ERR No shutdown in progress.") }
+                throw .syntax
+            }
+        }
+        c.server.logger.notice("User requested shutdown...")
+        c.client.closeAfterReply = true
+        c.server.shutdownRequested?()
+    }
+}
+
+extension String {
+    init(format3 v: Double) {
+        let scaled = (v * 1000).rounded() / 1000
+        self = "\(scaled)"
+    }
+}

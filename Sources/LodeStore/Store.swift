@@ -1,0 +1,596 @@
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct StoreError: Error, CustomStringConvertible {
+    public let underlying: LMDBError
+    public var description: String { underlying.description }
+    /// The reply text clients get when a write cannot be stored.
+    public var replyText: String {
+        if underlying.isMapFull { return "OOM command not allowed: the LMDB map is full (raise lmdb-map-size)" }
+        if underlying.isDiskFull { return "MISCONF Errors writing to disk: \(underlying.description)" }
+        return "ERR storage error: \(underlying.description)"
+    }
+}
+
+/// The storage engine: every read and write of user data goes through here, so the
+/// hot cache and LMDB can never disagree.
+///
+/// Confined to one thread (the event loop). Writes of one event-loop turn share one
+/// LMDB write transaction, committed by `endTurn()` before any reply of that turn
+/// is sent (group commit). Reads use the write transaction when one is open, else a
+/// read transaction that is reset at the end of every turn so it never pins pages.
+public final class Store {
+    public struct Options {
+        public var path: String
+        public var mapSize: Int = 1 << 40
+        public var cacheBytes: Int = 64 << 20
+        public var databases: Int = 16
+        public init(path: String) { self.path = path }
+    }
+
+    public static let formatVersion = "1"
+
+    public let env: LMDBEnvironment
+    public let cache: HotCache
+    public let databases: Int
+    let keysDB: LMDBDatabase
+    let expiresDB: LMDBDatabase
+    let infoDB: LMDBDatabase
+    private let readTxn: LMDBTransaction
+    private var writeTxn: LMDBTransaction?
+    private let allocator = ByteBufferAllocator()
+
+    /// Live key counts and keys-with-expiry counts, per physical database.
+    private var keyCounts: [Int]
+    private var expireCounts: [Int]
+    private var countsDirty = false
+    /// Logical database index (SELECT n) → physical database byte. SWAPDB swaps entries.
+    public private(set) var dbMap: [UInt8]
+
+    /// Incremented by every put or delete; lets the caller see whether a command wrote.
+    public private(set) var writeCount = 0
+    /// Sequence number of the last committed write transaction.
+    public private(set) var committedSequence: UInt64 = 0
+    /// Set when a write failed in this turn: the turn's transaction was aborted and
+    /// further writes are refused until `endTurn()`.
+    public private(set) var turnFailure: StoreError?
+
+    private var scratch: [UInt8] = []
+    private var scratch2: [UInt8] = []
+
+    public init(options: Options) throws {
+        precondition(options.databases >= 1 && options.databases <= 256)
+        databases = options.databases
+        env = try LMDBEnvironment(path: options.path, options: .init(mapSize: options.mapSize))
+        cache = HotCache(capacity: options.cacheBytes)
+        let txn = try LMDBTransaction(env, readOnly: false)
+        keysDB = try txn.openDatabase("keys", create: true)
+        expiresDB = try txn.openDatabase("expires", create: true)
+        infoDB = try txn.openDatabase("info", create: true)
+        // Sub-key and score-index databases are created now so that the layout of
+        // every type exists from format version 1 (docs/storage.md).
+        _ = try txn.openDatabase("subkeys", create: true)
+        _ = try txn.openDatabase("zscores", create: true)
+        _ = try txn.openDatabase("garbage", create: true)
+        let format: String? = try Self.getString(txn, infoDB, "format")
+        if let format, format != Self.formatVersion {
+            txn.abort()
+            throw LMDBError(-30_000)  // reported by the caller with the versions
+        }
+        if format == nil { try Self.putString(txn, infoDB, "format", Self.formatVersion) }
+        var counts = [Int](repeating: 0, count: 256)
+        var expires = [Int](repeating: 0, count: 256)
+        if let raw: [UInt8] = try Self.getBytes(txn, infoDB, "counts"), raw.count == 256 * 16 {
+            raw.withUnsafeBytes { r in
+                for i in 0..<256 {
+                    counts[i] = Int(KeyEncoding.readBigEndian(r, at: i * 16))
+                    expires[i] = Int(KeyEncoding.readBigEndian(r, at: i * 16 + 8))
+                }
+            }
+        }
+        keyCounts = counts
+        expireCounts = expires
+        if let raw: [UInt8] = try Self.getBytes(txn, infoDB, "dbmap"), raw.count == 256 {
+            dbMap = raw
+        } else {
+            dbMap = (0...255).map { UInt8($0) }
+        }
+        try txn.commit()
+        readTxn = try LMDBTransaction(env, readOnly: true)
+        readTxn.reset()
+    }
+
+    /// Thrown by init when the directory holds another format version.
+    public static func isFormatMismatch(_ e: LMDBError) -> Bool { e.code == -30_000 }
+
+    public func close() {
+        readTxn.abort()
+        writeTxn?.abort()
+        try? env.sync()
+        env.close()
+    }
+
+    public func physical(_ logicalDB: Int) -> UInt8 { dbMap[logicalDB] }
+
+    // MARK: transactions
+
+    private func currentReadTxn() throws -> LMDBTransaction {
+        if let writeTxn { return writeTxn }
+        try readTxn.renew()
+        return readTxn
+    }
+
+    private func beginWrite() throws -> LMDBTransaction {
+        if let turnFailure { throw turnFailure }
+        if let writeTxn { return writeTxn }
+        readTxn.reset()
+        do {
+            let t = try LMDBTransaction(env, readOnly: false)
+            writeTxn = t
+            return t
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    /// Aborts the turn's transaction after a failed write: what it held is lost, so
+    /// the cache and counters are reloaded from the last commit.
+    private func fail(_ error: Error) -> StoreError {
+        if let e = error as? StoreError { return e }
+        writeTxn?.abort()
+        writeTxn = nil
+        cache.removeAll()
+        reloadCounters()
+        let e = StoreError(underlying: error as? LMDBError ?? LMDBError(-1))
+        turnFailure = e
+        return e
+    }
+
+    private func reloadCounters() {
+        countsDirty = false
+        guard let t = try? currentReadTxn() else { return }
+        var counts = [Int](repeating: 0, count: 256)
+        var expires = [Int](repeating: 0, count: 256)
+        if let raw: [UInt8] = try? Self.getBytes(t, infoDB, "counts"), raw.count == 256 * 16 {
+            raw.withUnsafeBytes { r in
+                for i in 0..<256 {
+                    counts[i] = Int(KeyEncoding.readBigEndian(r, at: i * 16))
+                    expires[i] = Int(KeyEncoding.readBigEndian(r, at: i * 16 + 8))
+                }
+            }
+        }
+        keyCounts = counts
+        expireCounts = expires
+        if let raw: [UInt8] = try? Self.getBytes(t, infoDB, "dbmap"), raw.count == 256 { dbMap = raw } else { dbMap = (0...255).map { UInt8($0) } }
+    }
+
+    public enum TurnResult: Equatable {
+        case nothingWritten
+        case committed(sequence: UInt64)
+        case failed
+    }
+
+    /// Ends the event-loop turn: commits the turn's writes (one transaction for all
+    /// clients) and releases the read snapshot.
+    public func endTurn() -> TurnResult {
+        readTxn.reset()
+        if turnFailure != nil {
+            turnFailure = nil
+            return .failed
+        }
+        guard let t = writeTxn else { return .nothingWritten }
+        writeTxn = nil
+        do {
+            if countsDirty {
+                var raw = [UInt8]()
+                raw.reserveCapacity(256 * 16)
+                for i in 0..<256 {
+                    KeyEncoding.appendBigEndian(UInt64(keyCounts[i]), to: &raw)
+                    KeyEncoding.appendBigEndian(UInt64(expireCounts[i]), to: &raw)
+                }
+                try Self.putBytes(t, infoDB, "counts", raw)
+                countsDirty = false
+            }
+            try t.commit()
+        } catch {
+            t.abort()
+            cache.removeAll()
+            reloadCounters()
+            readTxn.reset()
+            return .failed
+        }
+        committedSequence += 1
+        return .committed(sequence: committedSequence)
+    }
+
+    public var hasPendingWrites: Bool { writeTxn != nil || turnFailure != nil }
+
+    // MARK: locating keys
+
+    /// The LMDB key of `key` in physical database `db` if it is stored, plus (for
+    /// long keys) the next free chain sequence for inserting it.
+    private func locate(_ txn: LMDBTransaction, db: UInt8, key: ByteBuffer, into out: inout [UInt8]) throws -> (found: Bool, nextSequence: UInt16) {
+        out.removeAll(keepingCapacity: true)
+        if key.readableBytes <= KeyEncoding.maxInlineKeyLength {
+            KeyEncoding.appendShortKey(db: db, key: key, to: &out)
+            let found = try out.withUnsafeBytes { k in try txn.withValue(keysDB, key: k) { $0 != nil } }
+            return (found, 0)
+        }
+        // Long key: walk the chain of entries sharing prefix and hash.
+        KeyEncoding.appendLongChain(db: db, key: key, to: &out)
+        let chainLength = out.count
+        let cursor = try LMDBCursor(txn, keysDB)
+        var positioned = try out.withUnsafeBytes { k in try cursor.seek(atLeast: k) }
+        var next: UInt16 = 0
+        while positioned {
+            enum Step { case stop, match(UInt16), other(UInt16) }
+            let step: Step = cursor.withCurrent { k, v in
+                guard k.count == chainLength + 2, out.withUnsafeBytes({ memcmp($0.baseAddress!, k.baseAddress!, chainLength) == 0 }) else { return .stop }
+                let seq = UInt16(k[chainLength]) << 8 | UInt16(k[chainLength + 1])
+                guard let h = KeyEncoding.readHeader(v), let r = h.fullKeyRange else { return .other(seq) }
+                let same = key.withUnsafeReadableBytes { u in u.count == r.count && memcmp(u.baseAddress!, v.baseAddress! + r.lowerBound, r.count) == 0 }
+                return same ? .match(seq) : .other(seq)
+            }
+            switch step {
+            case .stop: positioned = false
+            case .match(let seq):
+                out.append(UInt8(seq >> 8)); out.append(UInt8(seq & 0xFF))
+                return (true, 0)
+            case .other(let seq):
+                next = seq &+ 1
+                positioned = try cursor.next()
+            }
+        }
+        out.append(UInt8(next >> 8)); out.append(UInt8(next & 0xFF))
+        return (false, next)
+    }
+
+    private func readStored(_ txn: LMDBTransaction, lmdbKey: [UInt8]) throws -> Record? {
+        try lmdbKey.withUnsafeBytes { k in
+            try txn.withValue(keysDB, key: k) { v in v.flatMap { KeyEncoding.decodeRecord($0, allocator: allocator) } }
+        }
+    }
+
+    private func readExpire(_ txn: LMDBTransaction, lmdbKey: [UInt8]) throws -> Int64 {
+        try lmdbKey.withUnsafeBytes { k in
+            try txn.withValue(keysDB, key: k) { v in v.flatMap { KeyEncoding.readHeader($0)?.expireAt } ?? 0 }
+        }
+    }
+
+    // MARK: reads
+
+    /// The live record under `key`, or nil. An expired record is deleted on the way
+    /// (lazy expiry) and never returned.
+    public func get(db: UInt8, key: ByteBuffer, now: Int64) throws -> Record? {
+        let ck = CacheKey(db: db, key: key)
+        var record = cache.get(ck)
+        if record == nil {
+            do {
+                let txn = try currentReadTxn()
+                guard try locate(txn, db: db, key: key, into: &scratch).found else { return nil }
+                record = try readStored(txn, lmdbKey: scratch)
+            } catch {
+                throw StoreError(underlying: error as? LMDBError ?? LMDBError(-1))
+            }
+            guard let r = record else { return nil }
+            if !r.isExpired(now: now) { cache.put(owned(ck), r) }
+        }
+        if let r = record, r.isExpired(now: now) {
+            try delete(db: db, key: key)
+            return nil
+        }
+        return record
+    }
+
+    /// Whether `key` exists, without copying its value when it is not cached.
+    public func exists(db: UInt8, key: ByteBuffer, now: Int64) throws -> Bool {
+        try get(db: db, key: key, now: now) != nil
+    }
+
+    // MARK: writes
+
+    /// Stores `record` under `key`, replacing whatever was there (any type).
+    public func put(db: UInt8, key: ByteBuffer, record: Record) throws {
+        let txn = try beginWrite()
+        do {
+            let (found, _) = try locate(txn, db: db, key: key, into: &scratch)
+            var oldExpire: Int64 = 0
+            if found {
+                oldExpire = try readExpire(txn, lmdbKey: scratch)
+            }
+            let fullKey: ByteBuffer? = key.readableBytes > KeyEncoding.maxInlineKeyLength ? key : nil
+            let size = KeyEncoding.recordSize(record, fullKey: fullKey)
+            try scratch.withUnsafeBytes { k in
+                try txn.putReserved(keysDB, key: k, size: size) { out in
+                    KeyEncoding.writeRecord(record, fullKey: fullKey, into: out)
+                }
+            }
+            if oldExpire != record.expireAt {
+                if oldExpire != 0 { try deleteExpiryEntry(txn, expireAt: oldExpire, lmdbKey: scratch) }
+                if record.expireAt != 0 { try putExpiryEntry(txn, expireAt: record.expireAt, lmdbKey: scratch) }
+            }
+            let d = Int(db)
+            if !found { keyCounts[d] += 1 }
+            if found && oldExpire != 0 { expireCounts[d] -= 1 }
+            if record.expireAt != 0 { expireCounts[d] += 1 }
+            countsDirty = true
+        } catch {
+            throw fail(error)
+        }
+        writeCount += 1
+        var owned = record
+        owned.value = ownedCopy(record.value)
+        cache.put(self.owned(CacheKey(db: db, key: key)), owned)
+    }
+
+    /// Removes `key`; returns whether it existed (expired or not).
+    @discardableResult
+    public func delete(db: UInt8, key: ByteBuffer) throws -> Bool {
+        let txn = try beginWrite()
+        cache.remove(CacheKey(db: db, key: key))
+        do {
+            guard try locate(txn, db: db, key: key, into: &scratch).found else { return false }
+            try deleteLocated(txn, db: db, lmdbKey: scratch)
+        } catch {
+            throw fail(error)
+        }
+        writeCount += 1
+        return true
+    }
+
+    private func deleteLocated(_ txn: LMDBTransaction, db: UInt8, lmdbKey: [UInt8]) throws {
+        let oldExpire = try readExpire(txn, lmdbKey: lmdbKey)
+        try lmdbKey.withUnsafeBytes { k in _ = try txn.delete(keysDB, key: k) }
+        if oldExpire != 0 {
+            try deleteExpiryEntry(txn, expireAt: oldExpire, lmdbKey: lmdbKey)
+            expireCounts[Int(db)] -= 1
+        }
+        keyCounts[Int(db)] -= 1
+        countsDirty = true
+    }
+
+    private func putExpiryEntry(_ txn: LMDBTransaction, expireAt: Int64, lmdbKey: [UInt8]) throws {
+        scratch2.removeAll(keepingCapacity: true)
+        KeyEncoding.appendExpiryKey(expireAt: expireAt, lmdbKey: lmdbKey, to: &scratch2)
+        try scratch2.withUnsafeBytes { k in try txn.put(expiresDB, key: k, value: UnsafeRawBufferPointer(start: nil, count: 0)) }
+    }
+
+    private func deleteExpiryEntry(_ txn: LMDBTransaction, expireAt: Int64, lmdbKey: [UInt8]) throws {
+        scratch2.removeAll(keepingCapacity: true)
+        KeyEncoding.appendExpiryKey(expireAt: expireAt, lmdbKey: lmdbKey, to: &scratch2)
+        try scratch2.withUnsafeBytes { k in _ = try txn.delete(expiresDB, key: k) }
+    }
+
+    // MARK: whole databases
+
+    /// Live keys in a physical database. Due keys are expired first, so the count
+    /// never includes a key that can no longer be read.
+    public func keyCount(db: UInt8, now: Int64) throws -> Int {
+        _ = try expireDue(now: now, limit: Int.max)
+        return keyCounts[Int(db)]
+    }
+
+    /// Count without expiring first (INFO keyspace), and keys with an expiry.
+    public func counts(db: UInt8) -> (keys: Int, expires: Int) {
+        (keyCounts[Int(db)], expireCounts[Int(db)])
+    }
+
+    public func flush(db: UInt8) throws {
+        let txn = try beginWrite()
+        cache.removeAll(db: db)
+        do {
+            let cursor = try LMDBCursor(txn, keysDB)
+            var positioned = try [db].withUnsafeBytes { try cursor.seek(atLeast: $0) }
+            var expiring: [(Int64, [UInt8])] = []
+            while positioned {
+                let (inDB, expire, k): (Bool, Int64, [UInt8]) = cursor.withCurrent { k, v in
+                    guard k[0] == db else { return (false, 0, []) }
+                    let e = KeyEncoding.readHeader(v)?.expireAt ?? 0
+                    return (true, e, e != 0 ? Array(k) : [])
+                }
+                guard inDB else { break }
+                if expire != 0 { expiring.append((expire, k)) }
+                try cursor.deleteCurrent()
+                positioned = try cursor.next()
+            }
+            cursor.close()
+            for (e, k) in expiring { try deleteExpiryEntry(txn, expireAt: e, lmdbKey: k) }
+        } catch {
+            throw fail(error)
+        }
+        keyCounts[Int(db)] = 0
+        expireCounts[Int(db)] = 0
+        countsDirty = true
+        writeCount += 1
+    }
+
+    public func flushAll() throws {
+        let txn = try beginWrite()
+        cache.removeAll()
+        do {
+            try txn.empty(keysDB)
+            try txn.empty(expiresDB)
+        } catch {
+            throw fail(error)
+        }
+        for i in 0..<256 { keyCounts[i] = 0; expireCounts[i] = 0 }
+        countsDirty = true
+        writeCount += 1
+    }
+
+    /// SWAPDB: O(1), by swapping the logical → physical mapping.
+    public func swap(_ a: Int, _ b: Int) throws {
+        let txn = try beginWrite()
+        dbMap.swapAt(a, b)
+        do {
+            try Self.putBytes(txn, infoDB, "dbmap", dbMap)
+        } catch {
+            throw fail(error)
+        }
+        writeCount += 1
+    }
+
+    // MARK: iteration
+
+    /// One step of SCAN: up to `count` live keys of `db` strictly after `after`
+    /// (an opaque position, nil = start), in LMDB key order. Keys that exist for the
+    /// whole scan are returned at least once whatever else is written meanwhile,
+    /// because the position is a key, not an offset.
+    public func scan(db: UInt8, after: [UInt8]?, count: Int, now: Int64,
+                     visit: (ByteBuffer, ValueType) -> Void) throws -> [UInt8]? {
+        do {
+            let txn = try currentReadTxn()
+            let cursor = try LMDBCursor(txn, keysDB)
+            var positioned: Bool
+            if let after {
+                positioned = try after.withUnsafeBytes { try cursor.seek(atLeast: $0) }
+                if positioned, cursor.withCurrent({ k, _ in k.elementsEqual(after) }) {
+                    positioned = try cursor.next()
+                }
+            } else {
+                positioned = try [db].withUnsafeBytes { try cursor.seek(atLeast: $0) }
+            }
+            var seen = 0
+            var last: [UInt8]? = nil
+            while positioned && seen < count {
+                let inDB: Bool = cursor.withCurrent { k, v in
+                    guard k[0] == db else { return false }
+                    if let h = KeyEncoding.readHeader(v), let t = h.type, !(h.expireAt != 0 && h.expireAt <= now),
+                       let user = KeyEncoding.userKey(lmdbKey: k, record: v) {
+                        visit(user, t)
+                    }
+                    last = Array(k)
+                    return true
+                }
+                guard inDB else { return nil }
+                seen += 1
+                positioned = try cursor.next()
+            }
+            guard positioned else { return nil }
+            // Finished exactly at the end of this database?
+            if cursor.withCurrent({ k, _ in k[0] != db }) { return nil }
+            return last
+        } catch {
+            throw StoreError(underlying: error as? LMDBError ?? LMDBError(-1))
+        }
+    }
+
+    /// A random live key of `db`, or nil when it has none.
+    public func randomKey(db: UInt8, now: Int64) throws -> ByteBuffer? {
+        do {
+            for _ in 0..<100 {
+                let txn = try currentReadTxn()
+                let cursor = try LMDBCursor(txn, keysDB)
+                var probe: [UInt8] = [db, UInt8.random(in: 0...1)]
+                for _ in 0..<8 { probe.append(UInt8.random(in: 0...255)) }
+                var positioned = try probe.withUnsafeBytes { try cursor.seek(atLeast: $0) }
+                if !positioned || cursor.withCurrent({ k, _ in k[0] != db }) {
+                    positioned = try [db].withUnsafeBytes { try cursor.seek(atLeast: $0) }
+                    if !positioned || cursor.withCurrent({ k, _ in k[0] != db }) { return nil }
+                }
+                let found: ByteBuffer? = cursor.withCurrent { k, v in
+                    guard let h = KeyEncoding.readHeader(v), !(h.expireAt != 0 && h.expireAt <= now) else { return nil }
+                    return KeyEncoding.userKey(lmdbKey: k, record: v)
+                }
+                if let found { return found }
+            }
+            return nil
+        } catch {
+            throw StoreError(underlying: error as? LMDBError ?? LMDBError(-1))
+        }
+    }
+
+    // MARK: active expiry
+
+    /// Deletes up to `limit` keys whose expiry time has passed, oldest first, reading
+    /// only the due part of the expiry index. Returns how many keys were deleted.
+    public func expireDue(now: Int64, limit: Int) throws -> Int {
+        var due: [(Int64, [UInt8])] = []
+        do {
+            let txn = try currentReadTxn()
+            let cursor = try LMDBCursor(txn, expiresDB)
+            var positioned = try cursor.first()
+            while positioned && due.count < limit {
+                let entry: (Int64, [UInt8])? = cursor.withCurrent { k, _ in
+                    let e = Int64(bitPattern: KeyEncoding.readBigEndian(k, at: 0))
+                    return e <= now ? (e, Array(k[8...])) : nil
+                }
+                guard let entry else { break }
+                due.append(entry)
+                positioned = try cursor.next()
+            }
+        } catch {
+            throw StoreError(underlying: error as? LMDBError ?? LMDBError(-1))
+        }
+        if due.isEmpty { return 0 }
+        let txn = try beginWrite()
+        var deleted = 0
+        do {
+            for (expireAt, lmdbKey) in due {
+                let user: ByteBuffer?? = try lmdbKey.withUnsafeBytes { k in
+                    try txn.withValue(keysDB, key: k) { v -> ByteBuffer?? in
+                        guard let v, let h = KeyEncoding.readHeader(v), h.expireAt == expireAt else { return .some(nil) }
+                        return .some(KeyEncoding.userKey(lmdbKey: k, record: v))
+                    }
+                }
+                if let user = user ?? nil {
+                    cache.remove(CacheKey(db: lmdbKey[0], key: user))
+                    try deleteLocated(txn, db: lmdbKey[0], lmdbKey: lmdbKey)
+                    deleted += 1
+                } else {
+                    // A stale index entry (cannot happen unless a write was torn): drop it.
+                    try deleteExpiryEntry(txn, expireAt: expireAt, lmdbKey: lmdbKey)
+                }
+            }
+        } catch {
+            throw fail(error)
+        }
+        writeCount += 1
+        return deleted
+    }
+
+    // MARK: helpers
+
+    private func ownedCopy(_ b: ByteBuffer) -> ByteBuffer {
+        var out = allocator.buffer(capacity: b.readableBytes)
+        out.writeImmutableBuffer(b)
+        return out
+    }
+
+    private func owned(_ k: CacheKey) -> CacheKey {
+        CacheKey(db: k.db, key: ownedCopy(k.key))
+    }
+
+    static func getBytes(_ t: LMDBTransaction, _ db: LMDBDatabase, _ name: String) throws -> [UInt8]? {
+        var key = Array(name.utf8)
+        return try key.withUnsafeMutableBytes { k in try t.withValue(db, key: UnsafeRawBufferPointer(k)) { $0.map { Array($0) } } }
+    }
+
+    static func getString(_ t: LMDBTransaction, _ db: LMDBDatabase, _ name: String) throws -> String? {
+        try getBytes(t, db, name).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func putBytes(_ t: LMDBTransaction, _ db: LMDBDatabase, _ name: String, _ value: [UInt8]) throws {
+        let key = Array(name.utf8)
+        try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try t.put(db, key: k, value: v) } }
+    }
+
+    static func putString(_ t: LMDBTransaction, _ db: LMDBDatabase, _ name: String, _ value: String) throws {
+        try putBytes(t, db, name, Array(value.utf8))
+    }
+}
+
+/// Milliseconds since the epoch (CLOCK_REALTIME, as Redis's mstime()).
+public func currentTimeMillis() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
+
+public func currentTimeMicros() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+}
