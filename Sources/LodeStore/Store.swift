@@ -209,14 +209,19 @@ public final class Store {
 
     // MARK: locating keys
 
-    /// The LMDB key of `key` in physical database `db` if it is stored, plus (for
-    /// long keys) the next free chain sequence for inserting it.
-    private func locate(_ txn: LMDBTransaction, db: UInt8, key: ByteBuffer, into out: inout [UInt8]) throws -> (found: Bool, nextSequence: UInt16) {
+    /// Fills `out` with the LMDB key of `key` in physical database `db` (for a new
+    /// long key: the next free chain slot) and says whether it is stored, with
+    /// its expiry.
+    private func locate(_ txn: LMDBTransaction, db: UInt8, key: ByteBuffer, into out: inout [UInt8]) throws -> (found: Bool, expireAt: Int64) {
         out.removeAll(keepingCapacity: true)
         if key.readableBytes <= KeyEncoding.maxInlineKeyLength {
             KeyEncoding.appendShortKey(db: db, key: key, to: &out)
-            let found = try out.withUnsafeBytes { k in try txn.withValue(keysDB, key: k) { $0 != nil } }
-            return (found, 0)
+            return try out.withUnsafeBytes { k in
+                try txn.withValue(keysDB, key: k) { v in
+                    guard let v else { return (false, 0) }
+                    return (true, KeyEncoding.readHeader(v)?.expireAt ?? 0)
+                }
+            }
         }
         // Long key: walk the chain of entries sharing prefix and hash.
         KeyEncoding.appendLongChain(db: db, key: key, to: &out)
@@ -225,37 +230,31 @@ public final class Store {
         var positioned = try out.withUnsafeBytes { k in try cursor.seek(atLeast: k) }
         var next: UInt16 = 0
         while positioned {
-            enum Step { case stop, match(UInt16), other(UInt16) }
+            enum Step { case stop, match(UInt16, Int64), other(UInt16) }
             let step: Step = cursor.withCurrent { k, v in
                 guard k.count == chainLength + 2, out.withUnsafeBytes({ memcmp($0.baseAddress!, k.baseAddress!, chainLength) == 0 }) else { return .stop }
                 let seq = UInt16(k[chainLength]) << 8 | UInt16(k[chainLength + 1])
                 guard let h = KeyEncoding.readHeader(v), let r = h.fullKeyRange else { return .other(seq) }
                 let same = key.withUnsafeReadableBytes { u in u.count == r.count && memcmp(u.baseAddress!, v.baseAddress! + r.lowerBound, r.count) == 0 }
-                return same ? .match(seq) : .other(seq)
+                return same ? .match(seq, h.expireAt) : .other(seq)
             }
             switch step {
             case .stop: positioned = false
-            case .match(let seq):
+            case .match(let seq, let expireAt):
                 out.append(UInt8(seq >> 8)); out.append(UInt8(seq & 0xFF))
-                return (true, 0)
+                return (true, expireAt)
             case .other(let seq):
                 next = seq &+ 1
                 positioned = try cursor.next()
             }
         }
         out.append(UInt8(next >> 8)); out.append(UInt8(next & 0xFF))
-        return (false, next)
+        return (false, 0)
     }
 
     private func readStored(_ txn: LMDBTransaction, lmdbKey: [UInt8]) throws -> Record? {
         try lmdbKey.withUnsafeBytes { k in
             try txn.withValue(keysDB, key: k) { v in v.flatMap { KeyEncoding.decodeRecord($0, allocator: allocator) } }
-        }
-    }
-
-    private func readExpire(_ txn: LMDBTransaction, lmdbKey: [UInt8]) throws -> Int64 {
-        try lmdbKey.withUnsafeBytes { k in
-            try txn.withValue(keysDB, key: k) { v in v.flatMap { KeyEncoding.readHeader($0)?.expireAt } ?? 0 }
         }
     }
 
@@ -269,7 +268,13 @@ public final class Store {
         if record == nil {
             do {
                 let txn = try currentReadTxn()
-                guard try locate(txn, db: db, key: key, into: &scratch).found else { return nil }
+                if key.readableBytes <= KeyEncoding.maxInlineKeyLength {
+                    // One B-tree lookup that decodes the record directly.
+                    scratch.removeAll(keepingCapacity: true)
+                    KeyEncoding.appendShortKey(db: db, key: key, to: &scratch)
+                } else {
+                    guard try locate(txn, db: db, key: key, into: &scratch).found else { return nil }
+                }
                 record = try readStored(txn, lmdbKey: scratch)
             } catch {
                 throw StoreError(underlying: error as? LMDBError ?? LMDBError(-1))
@@ -295,11 +300,7 @@ public final class Store {
     public func put(db: UInt8, key: ByteBuffer, record: Record) throws {
         let txn = try beginWrite()
         do {
-            let (found, _) = try locate(txn, db: db, key: key, into: &scratch)
-            var oldExpire: Int64 = 0
-            if found {
-                oldExpire = try readExpire(txn, lmdbKey: scratch)
-            }
+            let (found, oldExpire) = try locate(txn, db: db, key: key, into: &scratch)
             let fullKey: ByteBuffer? = key.readableBytes > KeyEncoding.maxInlineKeyLength ? key : nil
             let size = KeyEncoding.recordSize(record, fullKey: fullKey)
             try scratch.withUnsafeBytes { k in
@@ -331,8 +332,9 @@ public final class Store {
         let txn = try beginWrite()
         cache.remove(CacheKey(db: db, key: key))
         do {
-            guard try locate(txn, db: db, key: key, into: &scratch).found else { return false }
-            try deleteLocated(txn, db: db, lmdbKey: scratch)
+            let (found, expireAt) = try locate(txn, db: db, key: key, into: &scratch)
+            guard found else { return false }
+            try deleteLocated(txn, db: db, lmdbKey: scratch, expireAt: expireAt)
         } catch {
             throw fail(error)
         }
@@ -340,8 +342,7 @@ public final class Store {
         return true
     }
 
-    private func deleteLocated(_ txn: LMDBTransaction, db: UInt8, lmdbKey: [UInt8]) throws {
-        let oldExpire = try readExpire(txn, lmdbKey: lmdbKey)
+    private func deleteLocated(_ txn: LMDBTransaction, db: UInt8, lmdbKey: [UInt8], expireAt oldExpire: Int64) throws {
         try lmdbKey.withUnsafeBytes { k in _ = try txn.delete(keysDB, key: k) }
         if oldExpire != 0 {
             try deleteExpiryEntry(txn, expireAt: oldExpire, lmdbKey: lmdbKey)
@@ -537,7 +538,7 @@ public final class Store {
                 }
                 if let user = user ?? nil {
                     cache.remove(CacheKey(db: lmdbKey[0], key: user))
-                    try deleteLocated(txn, db: lmdbKey[0], lmdbKey: lmdbKey)
+                    try deleteLocated(txn, db: lmdbKey[0], lmdbKey: lmdbKey, expireAt: expireAt)
                     deleted += 1
                 } else {
                     // A stale index entry (cannot happen unless a write was torn): drop it.
