@@ -123,7 +123,7 @@ extension Configuration {
             return nil
         }),
         intOption("databases", mutable: false, range: 1...256, \.databases),
-        enumOption("appendfsync", mutable: true, values: ["always", "everysec", "no"],
+        enumOption("appendfsync", mutable: true, values: ["everysec", "always", "no"],
                    get: { $0.appendFsync.rawValue }, set: { $0.appendFsync = FsyncPolicy(rawValue: $1)! }),
         intOption("cache-max-memory", mutable: true, range: 1 << 20...Int.max, memory: true, \.cacheMaxMemory),
         intOption("lmdb-map-size", mutable: false, range: 1 << 24...Int.max, memory: true, \.lmdbMapSize),

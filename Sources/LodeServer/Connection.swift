@@ -141,7 +141,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         var command = spec
-        if spec.handler == nil {
+        // COMMAND alone runs its own handler; with an argument, like CLIENT or CONFIG,
+        // the argument names a subcommand.
+        if !spec.subcommands.isEmpty && (spec.handler == nil || args.count >= 2) {
             guard args.count >= 2 else {
                 out.writeError(CommandError.wrongArity(spec.name).text)
                 return

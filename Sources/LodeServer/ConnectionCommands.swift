@@ -95,7 +95,7 @@ enum ConnectionCommands {
             c.client.authenticated = true
         }
         if !c.client.authenticated {
-            throw CommandError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+            throw CommandError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
         }
         if let newName { c.client.name = String(buffer: newName) }
         if let version { c.client.resp = version }

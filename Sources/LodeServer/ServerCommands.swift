@@ -41,7 +41,8 @@ enum ServerCommands {
         if s.flags.contains(.write) { cats.append("@write") }
         if s.flags.contains(.readonly) { cats.append("@read") }
         if s.flags.contains(.admin) { cats += ["@admin", "@dangerous"] }
-        switch s.group {
+        // Pure containers (CLIENT, CONFIG) carry no group category in Redis.
+        switch s.handler == nil ? "" : s.group {
         case "string": cats.append("@string")
         case "generic": cats.append("@keyspace")
         case "connection": cats.append("@connection")
