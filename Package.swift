@@ -1,6 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The data structures on the request path are confined to one thread; runtime
+// exclusivity checks on them profiled at ~5% of a cached GET.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "Lode",
     platforms: [.macOS(.v13)],
@@ -26,7 +30,8 @@ let package = Package(
         // Storage: safe LMDB wrapper, on-disk encoding, hot cache, expiry.
         .target(
             name: "LodeStore",
-            dependencies: ["CLmdb", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["CLmdb", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: hotPath
         ),
         // Commands, configuration, networking, lifecycle.
         .target(
@@ -36,7 +41,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         .executableTarget(
             name: "lode-server",

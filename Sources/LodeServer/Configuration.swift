@@ -13,7 +13,7 @@ public struct Configuration: Sendable {
     public var dir = "./data"
     public var databases = 16
     public var appendFsync = FsyncPolicy.everysec
-    public var cacheMaxMemory = 64 << 20
+    public var cacheMaxMemory = 512 << 20
     public var lmdbMapSize = 1 << 40
     public var protoMaxBulkLength = 512 << 20
     public var maxClients = 10000

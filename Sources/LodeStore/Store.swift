@@ -263,8 +263,7 @@ public final class Store {
     /// The live record under `key`, or nil. An expired record is deleted on the way
     /// (lazy expiry) and never returned.
     public func get(db: UInt8, key: ByteBuffer, now: Int64) throws -> Record? {
-        let ck = CacheKey(db: db, key: key)
-        var record = cache.get(ck)
+        var record = cache.get(db: db, key: key)
         if record == nil {
             do {
                 let txn = try currentReadTxn()
@@ -280,7 +279,7 @@ public final class Store {
                 throw StoreError(underlying: error as? LMDBError ?? LMDBError(-1))
             }
             guard let r = record else { return nil }
-            if !r.isExpired(now: now) { cache.put(owned(ck), r) }
+            if !r.isExpired(now: now) { cache.put(db: db, key: key, r) }
         }
         if let r = record, r.isExpired(now: now) {
             try delete(db: db, key: key)
@@ -321,16 +320,14 @@ public final class Store {
             throw fail(error)
         }
         writeCount += 1
-        var owned = record
-        owned.value = ownedCopy(record.value)
-        cache.put(self.owned(CacheKey(db: db, key: key)), owned)
+        cache.put(db: db, key: key, record)
     }
 
     /// Removes `key`; returns whether it existed (expired or not).
     @discardableResult
     public func delete(db: UInt8, key: ByteBuffer) throws -> Bool {
         let txn = try beginWrite()
-        cache.remove(CacheKey(db: db, key: key))
+        cache.remove(db: db, key: key)
         do {
             let (found, expireAt) = try locate(txn, db: db, key: key, into: &scratch)
             guard found else { return false }
@@ -537,7 +534,7 @@ public final class Store {
                     }
                 }
                 if let user = user ?? nil {
-                    cache.remove(CacheKey(db: lmdbKey[0], key: user))
+                    cache.remove(db: lmdbKey[0], key: user)
                     try deleteLocated(txn, db: lmdbKey[0], lmdbKey: lmdbKey, expireAt: expireAt)
                     deleted += 1
                 } else {
@@ -553,16 +550,6 @@ public final class Store {
     }
 
     // MARK: helpers
-
-    private func ownedCopy(_ b: ByteBuffer) -> ByteBuffer {
-        var out = allocator.buffer(capacity: b.readableBytes)
-        out.writeImmutableBuffer(b)
-        return out
-    }
-
-    private func owned(_ k: CacheKey) -> CacheKey {
-        CacheKey(db: k.db, key: ownedCopy(k.key))
-    }
 
     static func getBytes(_ t: LMDBTransaction, _ db: LMDBDatabase, _ name: String) throws -> [UInt8]? {
         var key = Array(name.utf8)
