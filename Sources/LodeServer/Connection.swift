@@ -229,7 +229,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
 /// Ends each event-loop turn: commits the turn's writes in one LMDB transaction
 /// (group commit across all clients), then sends the replies that may go.
-final class TurnCoordinator {
+final class TurnCoordinator: @unchecked Sendable {  // used only on its event loop
     private let server: ServerState
     private let loop: EventLoop
     private var scheduled = false

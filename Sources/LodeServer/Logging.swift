@@ -14,10 +14,9 @@ struct RedisStyleLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?,
-             source: String, file: String, function: String, line: UInt) {
+    func log(event: LogEvent) {
         let mark: String
-        switch level {
+        switch event.level {
         case .trace, .debug: mark = "."
         case .info: mark = "-"
         case .notice: mark = "*"
@@ -31,7 +30,7 @@ struct RedisStyleLogHandler: LogHandler {
         var buf = [CChar](repeating: 0, count: 64)
         _ = strftime(&buf, buf.count, "%d %b %Y %H:%M:%S", &tmv)
         let stamp = String(cString: buf) + String(format3ms: Int(ts.tv_nsec / 1_000_000))
-        sink.write("\(getpid()):M \(stamp) \(mark) \(message)\n")
+        sink.write("\(getpid()):M \(stamp) \(mark) \(event.message)\n")
     }
 }
 

@@ -136,6 +136,13 @@ public final class HotCache {
         return slots[s].record
     }
 
+    /// The cached record without counting a hit or touching the reference bit
+    /// (for the store's own bookkeeping).
+    public func peek(db: UInt8, key: ByteBuffer) -> Record? {
+        guard let pos = find(db: db, key, hash: hash(db: db, key)) else { return nil }
+        return slots[Int(table[pos] & 0xFFFF_FFFF) - 1].record
+    }
+
     public func put(_ key: CacheKey, _ record: Record) { put(db: key.db, key: key.key, record) }
 
     /// Inserts or replaces. The key and value are copied into one owned buffer

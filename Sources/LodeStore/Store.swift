@@ -299,7 +299,15 @@ public final class Store {
     public func put(db: UInt8, key: ByteBuffer, record: Record) throws {
         let txn = try beginWrite()
         do {
-            let (found, oldExpire) = try locate(txn, db: db, key: key, into: &scratch)
+            let found: Bool, oldExpire: Int64
+            if key.readableBytes <= KeyEncoding.maxInlineKeyLength, let cached = cache.peek(db: db, key: key) {
+                // The cache is exact for the keys it holds: no B-tree lookup needed.
+                scratch.removeAll(keepingCapacity: true)
+                KeyEncoding.appendShortKey(db: db, key: key, to: &scratch)
+                (found, oldExpire) = (true, cached.expireAt)
+            } else {
+                (found, oldExpire) = try locate(txn, db: db, key: key, into: &scratch)
+            }
             let fullKey: ByteBuffer? = key.readableBytes > KeyEncoding.maxInlineKeyLength ? key : nil
             let size = KeyEncoding.recordSize(record, fullKey: fullKey)
             try scratch.withUnsafeBytes { k in
