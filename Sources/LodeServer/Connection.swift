@@ -21,8 +21,8 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     // Turn bookkeeping, read by TurnCoordinator.
     var registeredForTurn = false
-    /// Where this turn's first write began in `out`, and how many commands ran from
-    /// there: if the turn's commit fails, those replies are replaced by errors.
+    /// Where the first write of the open transaction began in `out`, and how many
+    /// commands ran from there: if the commit fails, those replies become errors.
     var rollbackMark: Int?
     var commandsSinceMark = 0
     /// Output is held until the fsync of this commit sequence completes.
@@ -202,10 +202,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         for _ in 0..<commandsSinceMark { out.writeError(error) }
     }
 
-    func endTurn() {
+    /// Set while this connection has writes in the open transaction.
+    var inUncommittedGroup = false
+
+    func clearRollbackMark() {
         rollbackMark = nil
         commandsSinceMark = 0
-        registeredForTurn = false
     }
 
     /// Closes the connection at shutdown, after its pending replies.
@@ -229,14 +231,22 @@ final class ConnectionHandler: ChannelInboundHandler {
 
 /// Ends each event-loop turn: commits the turn's writes in one LMDB transaction
 /// (group commit across all clients), then sends the replies that may go.
+///
+/// With `appendfsync always`, while one group's fsync is in flight the next
+/// group's writes stay in the open transaction (their replies are held anyway);
+/// when the fsync completes they are committed and synced together. Groups thus
+/// grow with the load, as in a database's log group commit.
 final class TurnCoordinator: @unchecked Sendable {  // used only on its event loop
     private let server: ServerState
     private let loop: EventLoop
     private var scheduled = false
     private var registered: [ConnectionHandler] = []
+    /// Connections with writes in the open, not yet committed transaction.
+    private var uncommitted: [ConnectionHandler] = []
     /// Connections whose output waits for an fsync.
     private var holding: [ConnectionHandler] = []
     private(set) var syncedSequence: UInt64 = 0
+    private var syncInFlight = false
     var syncer: Syncer?
 
     init(server: ServerState, loop: EventLoop) {
@@ -261,30 +271,59 @@ final class TurnCoordinator: @unchecked Sendable {  // used only on its event lo
 
     func endTurn() {
         scheduled = false
-        let result = server.store.endTurn()
         let handlers = registered
         registered.removeAll(keepingCapacity: true)
+        for h in handlers where h.rollbackMark != nil && !h.inUncommittedGroup {
+            h.inUncommittedGroup = true
+            uncommitted.append(h)
+        }
+        let store = server.store
+        if server.config.appendFsync == .always && syncInFlight && store.hasPendingWrites && store.turnFailure == nil {
+            // Join the next group: commit when the fsync in flight completes.
+            for h in uncommitted { h.holdUntilSynced = .max }
+            store.endReadSnapshot()
+        } else {
+            commit()
+        }
+        for h in handlers {
+            h.registeredForTurn = false
+            h.flushIfReady(syncedSequence: syncedSequence)
+        }
+    }
+
+    /// Commits the open transaction and releases or holds the replies it covers.
+    private func commit() {
+        let group = uncommitted
+        uncommitted.removeAll(keepingCapacity: true)
+        let result = server.store.endTurn()
         switch result {
         case .failed:
             let text = "MISCONF Lode could not commit the write to disk; it was not applied (see the server log)"
             server.stats.storageErrors += 1
-            for h in handlers { h.rollBackTurn(error: text) }
+            for h in group {
+                h.rollBackTurn(error: text)
+                h.holdUntilSynced = 0
+            }
         case .committed(let sequence):
             server.stats.commits += 1
             let always = server.config.appendFsync == .always
             if always {
-                for h in handlers where h.rollbackMark != nil {
+                for h in group {
                     h.holdUntilSynced = sequence
                     holding.append(h)
                 }
+                syncInFlight = true
+            } else {
+                for h in group where h.holdUntilSynced == .max { h.holdUntilSynced = 0 }
+                syncedSequence = sequence
             }
             syncer?.committed(sequence, needsSync: always)
-            if !always { syncedSequence = sequence }
         case .nothingWritten:
             break
         }
-        for h in handlers {
-            h.endTurn()
+        for h in group {
+            h.clearRollbackMark()
+            h.inUncommittedGroup = false
             h.flushIfReady(syncedSequence: syncedSequence)
         }
     }
@@ -292,17 +331,21 @@ final class TurnCoordinator: @unchecked Sendable {  // used only on its event lo
     /// Called on the loop when an fsync covering `sequence` has completed.
     func synced(_ sequence: UInt64) {
         server.stats.syncs += 1
+        syncInFlight = false
         syncedSequence = max(syncedSequence, sequence)
         var still: [ConnectionHandler] = []
         for h in holding {
             if h.holdUntilSynced <= syncedSequence { h.flushIfReady(syncedSequence: syncedSequence) } else { still.append(h) }
         }
         holding = still
+        if server.store.hasPendingWrites { commit() }
     }
 
     /// Shutdown: commit, then release every held reply (the store's close syncs).
     func drain(_ handlers: [ConnectionHandler]) {
-        endTurn()
+        scheduled = false
+        registered.removeAll()
+        commit()
         syncedSequence = .max
         for h in handlers + holding { h.closeForShutdown() }
         holding.removeAll()

@@ -6,12 +6,19 @@ import NIOCore
 /// nor the next turn's writes ever wait for an fsync.
 ///
 /// - `always`: the loop asks for a sync of sequence N; replies to the writes of
-///   turn N are held until `onSynced(N)` (called back on the loop). One fsync
-///   covers every commit made before it starts, so syncs group by themselves.
+///   turn N are held until `onSynced(N)` (called back on the loop). What is synced
+///   is the commit log (a sequential append), not LMDB's scattered pages; LMDB is
+///   synced at checkpoints. One fsync covers every commit made before it starts,
+///   so syncs group by themselves.
 /// - `everysec`: one fsync per second if anything was committed.
 /// - `no`: the OS flushes when it likes.
 final class Syncer: @unchecked Sendable {
     private let env: LMDBEnvironment
+    private let log: CommitLog
+    /// Checkpoints sync all of LMDB's dirty pages (up to a second's worth): they run
+    /// on their own queue so that commit-log syncs of `always` never wait behind one.
+    private let checkpointQueue = DispatchQueue(label: "lode-checkpoint")
+    private let onCheckpointed: @Sendable () -> Void
     private let condition = NSCondition()
     private var policy: Configuration.FsyncPolicy
     private var committed: UInt64 = 0
@@ -22,9 +29,12 @@ final class Syncer: @unchecked Sendable {
     private let onSynced: @Sendable (UInt64) -> Void
     private let onError: @Sendable (String) -> Void
 
-    init(env: LMDBEnvironment, policy: Configuration.FsyncPolicy,
-         onSynced: @escaping @Sendable (UInt64) -> Void, onError: @escaping @Sendable (String) -> Void) {
+    init(env: LMDBEnvironment, log: CommitLog, policy: Configuration.FsyncPolicy,
+         onSynced: @escaping @Sendable (UInt64) -> Void, onCheckpointed: @escaping @Sendable () -> Void,
+         onError: @escaping @Sendable (String) -> Void) {
         self.env = env
+        self.log = log
+        self.onCheckpointed = onCheckpointed
         self.policy = policy
         self.onSynced = onSynced
         self.onError = onError
@@ -55,12 +65,26 @@ final class Syncer: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Syncs LMDB, then truncates commit-log `file` (all its records are in LMDB).
+    func checkpoint(file: Int) {
+        checkpointQueue.async { [self] in
+            do {
+                try env.sync()
+                log.truncate(file)
+            } catch {
+                onError("checkpoint fsync failed: \(error)")
+            }
+            onCheckpointed()
+        }
+    }
+
     func stop() {
         condition.lock()
         stopping = true
         condition.signal()
         condition.unlock()
         while thread?.isFinished == false { usleep(1000) }
+        checkpointQueue.sync {}
     }
 
     private func run() {
@@ -70,7 +94,8 @@ final class Syncer: @unchecked Sendable {
             if requested > synced {
                 let target = committed
                 condition.unlock()
-                sync(upTo: target)
+                do { try log.sync() } catch { onError("commit log fsync failed: \(error)") }
+                onSynced(target)
                 condition.lock()
                 synced = max(synced, target)
                 continue

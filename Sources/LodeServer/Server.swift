@@ -71,11 +71,15 @@ public final class LodeServer {
         let state = ServerState(config: config, store: store, logger: logger, configFile: configFile)
         let coordinator = TurnCoordinator(server: state, loop: loop)
         let logger = self.logger
-        let syncer = Syncer(env: store.env, policy: config.appendFsync, onSynced: { seq in
+        var checkpointInFlight = false
+        let syncer = Syncer(env: store.env, log: store.commitLog, policy: config.appendFsync, onSynced: { seq in
             loop.execute { coordinator.synced(seq) }
+        }, onCheckpointed: {
+            loop.execute { checkpointInFlight = false }
         }, onError: { message in
             loop.execute { logger.warning("\(message)") }
         })
+        store.logging = config.appendFsync == .always
         coordinator.syncer = syncer
         syncer.start()
         var handlers: [ObjectIdentifier: ConnectionHandler] = [:]
@@ -130,7 +134,14 @@ public final class LodeServer {
             }
         }
         try loop.submit { scheduleExpiry() }.wait()
+        // Checkpoint: once a second, sync LMDB and drop the commit-log records it holds.
+        let checkpointTask = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            guard !checkpointInFlight, store.commitLog.bytesInActive > 0, !store.hasPendingWrites else { return }
+            checkpointInFlight = true
+            syncer.checkpoint(file: store.commitLog.rotate())
+        }
         state.onConfigChange = { [weak state] updated in
+            store.logging = updated.appendFsync == .always
             syncer.setPolicy(updated.appendFsync)
             state?.logger.logLevel = updated.swiftLogLevel
             scheduleExpiry()
@@ -146,6 +157,7 @@ public final class LodeServer {
                 state.logger.notice("Received shutdown request, committing and closing...")
                 for c in channels { c.close(promise: nil) }
                 expiryTask?.cancel()
+                checkpointTask.cancel()
                 coordinator.drain(Array(handlers.values))
                 stopped.signal()
             }

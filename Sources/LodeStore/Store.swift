@@ -34,6 +34,10 @@ public final class Store {
 
     public let env: LMDBEnvironment
     public let cache: HotCache
+    /// The commit log (used with `appendfsync always`; see CommitLog).
+    public let commitLog: CommitLog
+    /// When set, every write is also appended to the commit log.
+    public var logging = false
     public let databases: Int
     let keysDB: LMDBDatabase
     let expiresDB: LMDBDatabase
@@ -97,10 +101,43 @@ public final class Store {
         } else {
             dbMap = (0...255).map { UInt8($0) }
         }
+        if let raw: [UInt8] = try Self.getBytes(txn, infoDB, "seq"), raw.count == 8 {
+            committedSequence = raw.withUnsafeBytes { KeyEncoding.readBigEndian($0, at: 0) }
+        }
         try txn.commit()
         readTxn = try LMDBTransaction(env, readOnly: true)
         readTxn.reset()
+        commitLog = try CommitLog(directory: options.path)
+        try recover()
     }
+
+    /// Replays commit-log records that LMDB does not have (a power loss after the
+    /// log was synced but before LMDB was), then checkpoints.
+    private func recover() throws {
+        let missing = commitLog.readAll().filter { $0.sequence > committedSequence }
+        if !missing.isEmpty {
+            for entry in missing {
+                for op in entry.ops {
+                    switch op {
+                    case .put(let db, let key, let record): try put(db: db, key: key, record: record)
+                    case .delete(let db, let key): try delete(db: db, key: key)
+                    case .flush(let db): try flush(db: db)
+                    case .flushAll: try flushAll()
+                    case .swap(let a, let b): try swap(a, b)
+                    }
+                }
+            }
+            committedSequence = missing.last!.sequence - 1
+            guard case .committed = endTurn() else { throw LMDBError(-30_001) }
+        }
+        try env.sync()
+        commitLog.truncate(0)
+        commitLog.truncate(1)
+        cache.removeAll()
+    }
+
+    /// How many commit-log records start-up replayed (for the log and tests).
+    public private(set) var replayedRecords = 0
 
     /// Thrown by init when the directory holds another format version.
     public static func isFormatMismatch(_ e: LMDBError) -> Bool { e.code == -30_000 }
@@ -108,7 +145,10 @@ public final class Store {
     public func close() {
         readTxn.abort()
         writeTxn?.abort()
-        try? env.sync()
+        if (try? env.sync()) != nil {
+            commitLog.truncate(0)
+            commitLog.truncate(1)
+        }
         env.close()
     }
 
@@ -178,11 +218,16 @@ public final class Store {
         readTxn.reset()
         if turnFailure != nil {
             turnFailure = nil
+            commitLog.discardPending()
             return .failed
         }
         guard let t = writeTxn else { return .nothingWritten }
         writeTxn = nil
+        let sequence = committedSequence + 1
         do {
+            var seq: [UInt8] = []
+            KeyEncoding.appendBigEndian(sequence, to: &seq)
+            try Self.putBytes(t, infoDB, "seq", seq)
             if countsDirty {
                 var raw = [UInt8]()
                 raw.reserveCapacity(256 * 16)
@@ -199,10 +244,25 @@ public final class Store {
             cache.removeAll()
             reloadCounters()
             readTxn.reset()
+            commitLog.discardPending()
             return .failed
         }
-        committedSequence += 1
-        return .committed(sequence: committedSequence)
+        committedSequence = sequence
+        do {
+            try commitLog.writePending(sequence: sequence)
+        } catch {
+            // LMDB holds the writes; only their early durability is lost.
+            logWriteError = "\(error)"
+        }
+        return .committed(sequence: sequence)
+    }
+
+    /// The last failure to append to the commit log, if any.
+    public var logWriteError: String?
+
+    /// Releases the read snapshot between turns without committing.
+    public func endReadSnapshot() {
+        readTxn.reset()
     }
 
     public var hasPendingWrites: Bool { writeTxn != nil || turnFailure != nil }
@@ -328,6 +388,7 @@ public final class Store {
             throw fail(error)
         }
         writeCount += 1
+        if logging { commitLog.append(.put(db: db, key: key, record: record)) }
         cache.put(db: db, key: key, record)
     }
 
@@ -344,6 +405,7 @@ public final class Store {
             throw fail(error)
         }
         writeCount += 1
+        if logging { commitLog.append(.delete(db: db, key: key)) }
         return true
     }
 
@@ -410,6 +472,7 @@ public final class Store {
         expireCounts[Int(db)] = 0
         countsDirty = true
         writeCount += 1
+        if logging { commitLog.append(.flush(db: db)) }
     }
 
     public func flushAll() throws {
@@ -424,6 +487,7 @@ public final class Store {
         for i in 0..<256 { keyCounts[i] = 0; expireCounts[i] = 0 }
         countsDirty = true
         writeCount += 1
+        if logging { commitLog.append(.flushAll) }
     }
 
     /// SWAPDB: O(1), by swapping the logical → physical mapping.
@@ -436,6 +500,7 @@ public final class Store {
             throw fail(error)
         }
         writeCount += 1
+        if logging { commitLog.append(.swap(a, b)) }
     }
 
     // MARK: iteration
