@@ -148,8 +148,15 @@ struct CommandContext {
 
     // MARK: storage with Redis error mapping
 
+    /// The live record under `key`. Read-only commands count keyspace hits and
+    /// misses, as Redis's lookupKeyRead does.
     func lookup(_ key: ByteBuffer) throws(CommandError) -> Record? {
-        do { return try store.get(db: db, key: key, now: now) } catch { throw storeFailure(error) }
+        let r: Record?
+        do { r = try store.get(db: db, key: key, now: now) } catch { throw storeFailure(error) }
+        if spec.flags.contains(.readonly) {
+            if r != nil { server.stats.keyspaceHits += 1 } else { server.stats.keyspaceMisses += 1 }
+        }
+        return r
     }
 
     func lookup(_ key: ByteBuffer, db: UInt8) throws(CommandError) -> Record? {

@@ -39,7 +39,8 @@ final class CommandTable {
         commands = map
     }
 
-    static let standard = CommandTable(StringCommands.specs + KeyCommands.specs + ConnectionCommands.specs + ServerCommands.specs)
+    static let standard = CommandTable(StringCommands.specs + KeyCommands.specs + ConnectionCommands.specs
+                                        + ServerCommands.specs + IntrospectionCommands.specs)
 
     @inline(__always)
     func lookup(_ name: ByteBuffer) -> CommandSpec? {

@@ -14,6 +14,7 @@ public struct Configuration: Sendable {
     public var databases = 16
     public var appendFsync = FsyncPolicy.everysec
     public var cacheMaxMemory = 512 << 20
+    public var cacheEvictionPolicy = EvictionPolicy.s3fifo
     public var lmdbMapSize = 1 << 40
     public var protoMaxBulkLength = 512 << 20
     public var maxClients = 10000
@@ -126,6 +127,8 @@ extension Configuration {
         enumOption("appendfsync", mutable: true, values: ["everysec", "always", "no"],
                    get: { $0.appendFsync.rawValue }, set: { $0.appendFsync = FsyncPolicy(rawValue: $1)! }),
         intOption("cache-max-memory", mutable: true, range: 1 << 20...Int.max, memory: true, \.cacheMaxMemory),
+        enumOption("cache-eviction-policy", mutable: true, values: EvictionPolicy.allCases.map(\.rawValue),
+                   get: { $0.cacheEvictionPolicy.rawValue }, set: { $0.cacheEvictionPolicy = EvictionPolicy(rawValue: $1)! }),
         intOption("lmdb-map-size", mutable: false, range: 1 << 24...Int.max, memory: true, \.lmdbMapSize),
         intOption("proto-max-bulk-len", mutable: true, range: 1 << 20...Int.max, memory: true, \.protoMaxBulkLength),
         intOption("maxclients", mutable: true, range: 1...Int(Int32.max), \.maxClients),

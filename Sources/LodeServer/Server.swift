@@ -56,6 +56,7 @@ public final class LodeServer {
         var storeOptions = Store.Options(path: dir)
         storeOptions.mapSize = config.lmdbMapSize
         storeOptions.cacheBytes = config.cacheMaxMemory
+        storeOptions.cachePolicy = config.cacheEvictionPolicy
         storeOptions.databases = config.databases
         let store: Store
         do {

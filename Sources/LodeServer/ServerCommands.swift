@@ -204,7 +204,8 @@ enum ServerCommands {
                      "used_memory_rss:\(rss)", "used_memory_rss_human:\(human(rss))",
                      "maxmemory:0", "maxmemory_human:0B", "maxmemory_policy:noeviction", "mem_allocator:libc",
                      "cache_used_bytes:\(s.store.cache.usedBytes)", "cache_max_bytes:\(s.store.cache.capacity)",
-                     "cache_keys:\(s.store.cache.count)",
+                     "cache_keys:\(s.store.cache.count)", "cache_eviction_policy:\(s.store.cache.policy.rawValue)",
+                     "cache_ghost_keys:\(s.store.cache.ghostCount)",
                      "lmdb_map_size:\(env.mapSize)", "lmdb_used_bytes:\((env.lastPage + 1) * env.pageSize)"]
         case "persistence":
             lines = ["# Persistence", "loading:0", "async_loading:0", "rdb_changes_since_last_save:0",

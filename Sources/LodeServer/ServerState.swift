@@ -103,6 +103,7 @@ extension ServerState {
         let old = config
         config = updated
         if old.cacheMaxMemory != updated.cacheMaxMemory { store.cache.setCapacity(updated.cacheMaxMemory) }
+        if old.cacheEvictionPolicy != updated.cacheEvictionPolicy { store.setCachePolicy(updated.cacheEvictionPolicy) }
         if old.appendFsync != updated.appendFsync || old.logLevel != updated.logLevel { onConfigChange?(updated) }
     }
 }

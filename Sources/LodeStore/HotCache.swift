@@ -13,50 +13,82 @@ public struct CacheKey: Hashable {
     }
 }
 
+/// How the hot cache chooses what to drop.
+public enum EvictionPolicy: String, Sendable, CaseIterable {
+    /// S3-FIFO (Yang et al., SOSP '23): a small FIFO that new keys enter, a main
+    /// FIFO for keys seen again, and a ghost list of recently dropped keys. Keys
+    /// read once (a scan) leave from the small queue without disturbing the main
+    /// one; a 2-bit frequency gives popular keys further rounds in main.
+    case s3fifo
+    /// Least recently used: every hit moves the key to the front.
+    case lru
+}
+
 /// The in-memory hot tier: a byte-bounded map of clean copies of records.
 ///
 /// Entries are always clean (the store writes through to LMDB together with the
-/// cache), so eviction only drops memory, never data. Eviction is CLOCK (second
-/// chance): a hit sets a reference bit; the hand clears bits and evicts the first
-/// entry found unreferenced. A later issue replaces it with a scan-resistant
-/// policy; the interface stays.
+/// cache), so eviction only drops memory, never data, and costs no disk write.
 ///
 /// The index is an open-addressing table of (32-bit hash tag, slot) pairs rather
 /// than a Swift Dictionary: a probe compares key bytes only when the stored tag
 /// matches, where Dictionary compares every key on the probe path (it profiled
-/// as the largest cost of a cached GET).
+/// as the largest cost of a cached GET). Queues are intrusive doubly-linked lists
+/// through the slot array, so no operation allocates except a new entry's buffer.
 public final class HotCache {
     struct Slot {
         var key: ByteBuffer
         var record: Record
         var cost: Int
         var hash: UInt64
+        var prev: Int32
+        var next: Int32
+        var lastAccess: UInt32
         var db: UInt8
-        var referenced: Bool
+        var queue: UInt8  // 0 = small, 1 = main (S3-FIFO); LRU uses main only
+        var freq: UInt8
         var live: Bool
     }
 
-    /// Per-entry memory besides the key and value bytes: the slot (~90 bytes), its
+    /// One FIFO/LRU list threaded through the slots: head = newest.
+    struct List {
+        var head: Int32 = -1
+        var tail: Int32 = -1
+        var bytes = 0
+        var count = 0
+    }
+
+    /// Per-entry memory besides the key and value bytes: the slot (~96 bytes), its
     /// share of the index (~16), the buffer object and malloc headers (~80).
     public static let entryOverhead = 192
+    /// S3-FIFO's small queue holds this share of the bytes.
+    static let smallShare = 10
 
+    public let policy: EvictionPolicy
     public private(set) var capacity: Int
     public private(set) var usedBytes = 0
     public private(set) var hits = 0
     public private(set) var misses = 0
     public private(set) var evictions = 0
     public private(set) var count = 0
+    /// Seconds, set by the store from the command clock (for IDLETIME).
+    public var clock: UInt32 = 0
 
     private var slots: [Slot] = []
     private var freeSlots: [Int32] = []
     /// (tag << 32) | (slot + 1); 0 = empty. Linear probing, backward-shift delete.
     private var table: [UInt64]
     private var mask: Int
-    private var hand = 0
     private let seed = UInt64.random(in: 1...UInt64.max)
+    private var small = List()
+    private var main = List()
+    /// S3-FIFO ghost: hashes of keys recently dropped from the small queue.
+    private var ghost = Set<UInt64>()
+    private var ghostOrder: [UInt64] = []
+    private var ghostHead = 0
 
-    public init(capacity: Int) {
+    public init(capacity: Int, policy: EvictionPolicy = .s3fifo) {
         self.capacity = capacity
+        self.policy = policy
         table = [UInt64](repeating: 0, count: 1024)
         mask = 1023
     }
@@ -65,6 +97,8 @@ public final class HotCache {
         capacity = bytes
         evictIfNeeded()
     }
+
+    public var ghostCount: Int { ghost.count }
 
     // MARK: hashing
 
@@ -121,6 +155,9 @@ public final class HotCache {
         }
     }
 
+    @inline(__always)
+    private func slotIndex(at position: Int) -> Int { Int(table[position] & 0xFFFF_FFFF) - 1 }
+
     // MARK: API
 
     public func get(_ key: CacheKey) -> Record? { get(db: key.db, key: key.key) }
@@ -131,16 +168,23 @@ public final class HotCache {
             return nil
         }
         hits += 1
-        let s = Int(table[pos] & 0xFFFF_FFFF) - 1
-        slots[s].referenced = true
+        let s = slotIndex(at: pos)
+        touch(s)
         return slots[s].record
     }
 
-    /// The cached record without counting a hit or touching the reference bit
+    /// The cached record without counting a hit or changing the policy's state
     /// (for the store's own bookkeeping).
     public func peek(db: UInt8, key: ByteBuffer) -> Record? {
         guard let pos = find(db: db, key, hash: hash(db: db, key)) else { return nil }
-        return slots[Int(table[pos] & 0xFFFF_FFFF) - 1].record
+        return slots[slotIndex(at: pos)].record
+    }
+
+    /// What OBJECT FREQ / IDLETIME report for a cached key.
+    public func stats(db: UInt8, key: ByteBuffer) -> (freq: Int, idleSeconds: Int)? {
+        guard let pos = find(db: db, key, hash: hash(db: db, key)) else { return nil }
+        let s = slots[slotIndex(at: pos)]
+        return (Int(s.freq), Int(clock &- s.lastAccess))
     }
 
     public func put(_ key: CacheKey, _ record: Record) { put(db: key.db, key: key.key, record) }
@@ -151,8 +195,8 @@ public final class HotCache {
     public func put(db: UInt8, key: ByteBuffer, _ record: Record) {
         let cost = Self.entryOverhead + key.readableBytes + record.value.readableBytes
         let h = hash(db: db, key)
-        if cost > capacity / 2 {
-            // A value this large would flush most of the cache for one key.
+        if cost > capacity / 4 {
+            // A value this large would flush much of the cache for one key.
             remove(db: db, key: key, hash: h)
             return
         }
@@ -163,14 +207,19 @@ public final class HotCache {
         var owned = record
         owned.value = storage.getSlice(at: key.readableBytes, length: record.value.readableBytes)!
         if let pos = find(db: db, key, hash: h) {
-            let s = Int(table[pos] & 0xFFFF_FFFF) - 1
-            usedBytes += cost - slots[s].cost
+            let s = slotIndex(at: pos)
+            let delta = cost - slots[s].cost
+            usedBytes += delta
+            if slots[s].queue == 0 { small.bytes += delta } else { main.bytes += delta }
             slots[s].key = ownedKey
             slots[s].record = owned
             slots[s].cost = cost
-            slots[s].referenced = true
+            touch(s)
         } else {
-            let slot = Slot(key: ownedKey, record: owned, cost: cost, hash: h, db: db, referenced: false, live: true)
+            var slot = Slot(key: ownedKey, record: owned, cost: cost, hash: h, prev: -1, next: -1,
+                            lastAccess: clock, db: db, queue: 0, freq: 0, live: true)
+            // S3-FIFO: a key dropped recently from the small queue goes straight to main.
+            if policy == .lru || ghost.contains(h) { slot.queue = 1 }
             let s: Int
             if let free = freeSlots.popLast() {
                 s = Int(free)
@@ -183,6 +232,7 @@ public final class HotCache {
             if count * 4 > table.count * 3 { grow() }
             insertIndex(hash: h, slot: s)
             usedBytes += cost
+            if slot.queue == 0 { pushHead(&small, s) } else { pushHead(&main, s) }
         }
         evictIfNeeded()
     }
@@ -193,15 +243,15 @@ public final class HotCache {
 
     private func remove(db: UInt8, key: ByteBuffer, hash h: UInt64) {
         guard let pos = find(db: db, key, hash: h) else { return }
-        let s = Int(table[pos] & 0xFFFF_FFFF) - 1
+        let s = slotIndex(at: pos)
         deleteIndex(at: pos)
-        release(s)
+        unlinkAndRelease(s)
     }
 
     public func removeAll(db: UInt8) {
         for s in slots.indices where slots[s].live && slots[s].db == db {
             if let pos = find(db: db, slots[s].key, hash: slots[s].hash) { deleteIndex(at: pos) }
-            release(s)
+            unlinkAndRelease(s)
         }
     }
 
@@ -212,10 +262,134 @@ public final class HotCache {
         mask = 1023
         usedBytes = 0
         count = 0
-        hand = 0
+        small = List()
+        main = List()
+        ghost.removeAll()
+        ghostOrder.removeAll()
+        ghostHead = 0
     }
 
-    // MARK: internals
+    // MARK: policy
+
+    @inline(__always)
+    private func touch(_ s: Int) {
+        slots[s].lastAccess = clock
+        switch policy {
+        case .s3fifo:
+            if slots[s].freq < 3 { slots[s].freq += 1 }
+        case .lru:
+            if main.head != Int32(s) {
+                unlink(&main, s)
+                pushHead(&main, s)
+            }
+        }
+    }
+
+    private func evictIfNeeded() {
+        while usedBytes > capacity && count > 0 {
+            switch policy {
+            case .lru:
+                evict(Int(main.tail))
+            case .s3fifo:
+                if small.count > 0 && (small.bytes * 100 >= capacity * Self.smallShare || main.count == 0) {
+                    evictSmall()
+                } else {
+                    evictMain()
+                }
+            }
+        }
+    }
+
+    /// The oldest key of the small queue: to main (keeping its frequency) if it
+    /// was read at least twice while there, else dropped and remembered in the
+    /// ghost list — Algorithm 1 of the S3-FIFO paper.
+    private func evictSmall() {
+        while small.count > 0 {
+            let t = Int(small.tail)
+            if slots[t].freq > 1 {
+                unlink(&small, t)
+                slots[t].queue = 1
+                pushHead(&main, t)
+                if main.bytes * 100 > capacity * (100 - Self.smallShare) { evictMain() }
+                if usedBytes <= capacity { return }
+            } else {
+                rememberGhost(slots[t].hash)
+                evict(t)
+                return
+            }
+        }
+    }
+
+    /// The oldest key of main: another round (frequency − 1) if it was read
+    /// since its last round, else dropped.
+    private func evictMain() {
+        while main.count > 0 {
+            let t = Int(main.tail)
+            if slots[t].freq > 0 {
+                slots[t].freq -= 1
+                unlink(&main, t)
+                pushHead(&main, t)
+            } else {
+                evict(t)
+                return
+            }
+        }
+    }
+
+    private func rememberGhost(_ h: UInt64) {
+        // The ghost remembers about as many keys as main holds.
+        let limit = max(1024, main.count)
+        if ghost.insert(h).inserted {
+            ghostOrder.append(h)
+        }
+        while ghost.count > limit, ghostHead < ghostOrder.count {
+            ghost.remove(ghostOrder[ghostHead])
+            ghostHead += 1
+        }
+        if ghostHead > 4096 && ghostHead * 2 > ghostOrder.count {
+            ghostOrder.removeFirst(ghostHead)
+            ghostHead = 0
+        }
+    }
+
+    private func evict(_ s: Int) {
+        if let pos = find(db: slots[s].db, slots[s].key, hash: slots[s].hash) { deleteIndex(at: pos) }
+        unlinkAndRelease(s)
+        evictions += 1
+    }
+
+    // MARK: lists
+
+    private func pushHead(_ list: inout List, _ s: Int) {
+        slots[s].prev = -1
+        slots[s].next = list.head
+        if list.head >= 0 { slots[Int(list.head)].prev = Int32(s) } else { list.tail = Int32(s) }
+        list.head = Int32(s)
+        list.bytes += slots[s].cost
+        list.count += 1
+    }
+
+    private func unlink(_ list: inout List, _ s: Int) {
+        let p = slots[s].prev, n = slots[s].next
+        if p >= 0 { slots[Int(p)].next = n } else { list.head = n }
+        if n >= 0 { slots[Int(n)].prev = p } else { list.tail = p }
+        slots[s].prev = -1
+        slots[s].next = -1
+        list.bytes -= slots[s].cost
+        list.count -= 1
+    }
+
+    private func unlinkAndRelease(_ s: Int) {
+        if slots[s].queue == 0 { unlink(&small, s) } else { unlink(&main, s) }
+        usedBytes -= slots[s].cost
+        count -= 1
+        slots[s].live = false
+        slots[s].record.value = ByteBuffer()
+        slots[s].key = ByteBuffer()
+        freeSlots.append(Int32(s))
+    }
+
+    // MARK: index
 
     private func insertIndex(hash h: UInt64, slot: Int) {
         var i = Int(truncatingIfNeeded: h) & mask
@@ -228,12 +402,9 @@ public final class HotCache {
         var hole = position
         var i = (position + 1) & mask
         while table[i] != 0 {
-            let s = Int(table[i] & 0xFFFF_FFFF) - 1
-            let home = Int(truncatingIfNeeded: slots[s].hash) & mask
-            // Move the entry into the hole if its home is not in (hole, i].
-            let distanceToHole = (i - home) & mask
-            let distanceToHere = (i - hole) & mask
-            if distanceToHole >= distanceToHere {
+            let home = Int(truncatingIfNeeded: slots[slotIndex(at: i)].hash) & mask
+            // Move the entry into the hole unless its home lies in (hole, i].
+            if (i - home) & mask >= (i - hole) & mask {
                 table[hole] = table[i]
                 hole = i
             }
@@ -249,31 +420,6 @@ public final class HotCache {
         for e in old where e != 0 {
             let s = Int(e & 0xFFFF_FFFF) - 1
             insertIndex(hash: slots[s].hash, slot: s)
-        }
-    }
-
-    private func release(_ s: Int) {
-        usedBytes -= slots[s].cost
-        count -= 1
-        slots[s].live = false
-        slots[s].record.value = ByteBuffer()
-        slots[s].key = ByteBuffer()
-        freeSlots.append(Int32(s))
-    }
-
-    private func evictIfNeeded() {
-        while usedBytes > capacity && count > 0 {
-            if hand >= slots.count { hand = 0 }
-            if slots[hand].live {
-                if slots[hand].referenced {
-                    slots[hand].referenced = false
-                } else {
-                    if let pos = find(db: slots[hand].db, slots[hand].key, hash: slots[hand].hash) { deleteIndex(at: pos) }
-                    release(hand)
-                    evictions += 1
-                }
-            }
-            hand += 1
         }
     }
 }

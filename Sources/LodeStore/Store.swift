@@ -26,6 +26,7 @@ public final class Store {
         public var path: String
         public var mapSize: Int = 1 << 40
         public var cacheBytes: Int = 64 << 20
+        public var cachePolicy: EvictionPolicy = .s3fifo
         public var databases: Int = 16
         public init(path: String) { self.path = path }
     }
@@ -33,7 +34,7 @@ public final class Store {
     public static let formatVersion = "1"
 
     public let env: LMDBEnvironment
-    public let cache: HotCache
+    public private(set) var cache: HotCache
     /// The commit log (used with `appendfsync always`; see CommitLog).
     public let commitLog: CommitLog
     /// When set, every write is also appended to the commit log.
@@ -68,7 +69,7 @@ public final class Store {
         precondition(options.databases >= 1 && options.databases <= 256)
         databases = options.databases
         env = try LMDBEnvironment(path: options.path, options: .init(mapSize: options.mapSize))
-        cache = HotCache(capacity: options.cacheBytes)
+        cache = HotCache(capacity: options.cacheBytes, policy: options.cachePolicy)
         let txn = try LMDBTransaction(env, readOnly: false)
         keysDB = try txn.openDatabase("keys", create: true)
         expiresDB = try txn.openDatabase("expires", create: true)
@@ -153,6 +154,13 @@ public final class Store {
     }
 
     public func physical(_ logicalDB: Int) -> UInt8 { dbMap[logicalDB] }
+
+    /// Switches the eviction policy: the cache starts empty (it only ever holds
+    /// clean copies, so nothing is lost).
+    public func setCachePolicy(_ policy: EvictionPolicy) {
+        guard policy != cache.policy else { return }
+        cache = HotCache(capacity: cache.capacity, policy: policy)
+    }
 
     // MARK: transactions
 
@@ -323,6 +331,7 @@ public final class Store {
     /// The live record under `key`, or nil. An expired record is deleted on the way
     /// (lazy expiry) and never returned.
     public func get(db: UInt8, key: ByteBuffer, now: Int64) throws -> Record? {
+        cache.clock = UInt32(truncatingIfNeeded: now / 1000)
         var record = cache.get(db: db, key: key)
         if record == nil {
             do {

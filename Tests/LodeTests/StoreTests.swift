@@ -18,14 +18,64 @@ final class HotCacheTests: XCTestCase {
         XCTAssertGreaterThan(cache.count, 100)
     }
 
-    func testReferencedEntriesGetASecondChance() {
-        let per = HotCache.entryOverhead + 2 + 100
-        let cache = HotCache(capacity: per * 10)
-        for i in 0..<10 { cache.put(key("k\(i)"), record(100)) }
-        XCTAssertNotNil(cache.get(key("k0")))  // referenced: survives the next eviction
-        cache.put(key("x1"), record(100))
-        XCTAssertNotNil(cache.get(key("k0")))
-        XCTAssertNil(cache.get(key("k1")))
+    /// A read-through access as the store does it: a miss then an insert.
+    private func access(_ cache: HotCache, _ k: String, bytes: Int = 100) {
+        if cache.get(key(k)) == nil { cache.put(key(k), record(bytes)) }
+    }
+
+    private func survivors(_ cache: HotCache, _ keys: [String]) -> Int {
+        keys.filter { cache.peek(db: 0, key: ByteBuffer(string: $0)) != nil }.count
+    }
+
+    func testCapacityIsRespectedByBytesForEveryPolicy() {
+        for policy in EvictionPolicy.allCases {
+            let cache = HotCache(capacity: 200_000, policy: policy)
+            for i in 0..<20_000 { access(cache, "k\(i)", bytes: 50 + i % 200) }
+            XCTAssertLessThanOrEqual(cache.usedBytes, 200_000, "\(policy)")
+            XCTAssertGreaterThan(cache.usedBytes, 150_000, "\(policy)")
+        }
+    }
+
+    func testHotKeysSurviveAOnePassScanWithS3FIFO() {
+        let hot = (0..<200).map { "hot\($0)" }
+        func run(_ policy: EvictionPolicy) -> Int {
+            let cache = HotCache(capacity: 1000 * (HotCache.entryOverhead + 110), policy: policy)
+            for _ in 0..<5 { for k in hot { access(cache, k) } }
+            for i in 0..<50_000 { access(cache, "scan\(i)") }  // every key once
+            return survivors(cache, hot)
+        }
+        XCTAssertGreaterThanOrEqual(run(.s3fifo), 190)
+        XCTAssertEqual(run(.lru), 0)  // LRU is flushed by the scan: the contrast the policy exists for
+    }
+
+    func testFrequencyBeatsRecency() {
+        let cache = HotCache(capacity: 500 * (HotCache.entryOverhead + 110), policy: .s3fifo)
+        let popular = (0..<100).map { "pop\($0)" }
+        for _ in 0..<4 { for k in popular { access(cache, k) } }
+        // Many keys used twice each, more recently than the popular ones.
+        for round in 0..<20 {
+            for i in 0..<200 { access(cache, "r\(round)-\(i)"); access(cache, "r\(round)-\(i)") }
+        }
+        XCTAssertGreaterThanOrEqual(survivors(cache, popular), 90)
+    }
+
+    func testGhostSendsReturningKeysToMain() {
+        let cache = HotCache(capacity: 100 * (HotCache.entryOverhead + 110), policy: .s3fifo)
+        for i in 0..<1000 { access(cache, "k\(i)") }
+        XCTAssertGreaterThan(cache.ghostCount, 0)
+        XCTAssertGreaterThan(cache.evictions, 0)
+    }
+
+    func testStatsReportFrequencyAndIdleTime() {
+        let cache = HotCache(capacity: 1 << 20, policy: .s3fifo)
+        cache.clock = 100
+        access(cache, "a")
+        _ = cache.get(key("a"))
+        _ = cache.get(key("a"))
+        cache.clock = 130
+        let s = cache.stats(db: 0, key: ByteBuffer(string: "a"))
+        XCTAssertEqual(s?.freq, 2)
+        XCTAssertEqual(s?.idleSeconds, 30)
     }
 
     func testReplaceUpdatesAccountingAndRemoveFrees() {
