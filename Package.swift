@@ -48,6 +48,12 @@ let package = Package(
             name: "lode-server",
             dependencies: ["LodeServer"]
         ),
+        // Replays synthetic traces through the real HotCache (tools/bench-cache).
+        .executableTarget(
+            name: "lode-cachesim",
+            dependencies: ["LodeStore", .product(name: "NIOCore", package: "swift-nio")],
+            path: "tools/cachesim"
+        ),
         .testTarget(
             name: "LodeTests",
             dependencies: [

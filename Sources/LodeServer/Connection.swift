@@ -298,8 +298,9 @@ final class TurnCoordinator: @unchecked Sendable {  // used only on its event lo
         let result = server.store.endTurn()
         switch result {
         case .failed:
-            let text = "MISCONF Lode could not commit the write to disk; it was not applied (see the server log)"
-            server.stats.storageErrors += 1
+            let failure = server.store.lastFailure
+            let text = failure?.replyText ?? "ERR storage error; the write was not applied"
+            if let failure { server.noteStorageError(failure) }
             for h in group {
                 h.rollBackTurn(error: text)
                 h.holdUntilSynced = 0

@@ -141,6 +141,14 @@ public final class LodeServer {
             checkpointInFlight = true
             syncer.checkpoint(file: store.commitLog.rotate())
         }
+        // LMDB reads map the data file into this process; those pages belong to the
+        // OS page cache but count in RSS. Keep at most `mappedLimit` of them mapped,
+        // so the resident set stays near cache-max-memory + a fixed base however
+        // large the dataset.
+        let mappedLimit = 64 << 20
+        let unmapTask = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            if ServerCommands.memoryFigures().fileBacked > mappedLimit { store.env.releaseMappedPages() }
+        }
         state.onConfigChange = { [weak state] updated in
             store.logging = updated.appendFsync == .always
             syncer.setPolicy(updated.appendFsync)
@@ -159,6 +167,7 @@ public final class LodeServer {
                 for c in channels { c.close(promise: nil) }
                 expiryTask?.cancel()
                 checkpointTask.cancel()
+                unmapTask.cancel()
                 coordinator.drain(Array(handlers.values))
                 stopped.signal()
             }

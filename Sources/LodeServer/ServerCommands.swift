@@ -162,16 +162,22 @@ enum ServerCommands {
         return "\(rounded)\(units[i])"
     }
 
-    static func residentBytes() -> Int {
-        guard let f = fopen("/proc/self/statm", "r") else { return 0 }
+    static func residentBytes() -> Int { memoryFigures().resident }
+
+    /// Resident and file-backed resident bytes, from /proc/self/statm.
+    static func memoryFigures() -> (resident: Int, fileBacked: Int) {
+        guard let f = fopen("/proc/self/statm", "r") else { return (0, 0) }
         defer { fclose(f) }
-        var size = 0, resident = 0
+        var size = 0, resident = 0, shared = 0
         withUnsafeMutablePointer(to: &size) { s in
             withUnsafeMutablePointer(to: &resident) { r in
-                _ = withVaList([s, r]) { vfscanf(f, "%ld %ld", $0) }
+                withUnsafeMutablePointer(to: &shared) { sh in
+                    _ = withVaList([s, r, sh]) { vfscanf(f, "%ld %ld %ld", $0) }
+                }
             }
         }
-        return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        return (resident * page, shared * page)
     }
 
 
@@ -202,6 +208,7 @@ enum ServerCommands {
             let env = s.store.env.info()
             lines = ["# Memory", "used_memory:\(heap)", "used_memory_human:\(human(heap))",
                      "used_memory_rss:\(rss)", "used_memory_rss_human:\(human(rss))",
+                     "used_memory_rss_file:\(memoryFigures().fileBacked)",
                      "maxmemory:0", "maxmemory_human:0B", "maxmemory_policy:noeviction", "mem_allocator:libc",
                      "cache_used_bytes:\(s.store.cache.usedBytes)", "cache_max_bytes:\(s.store.cache.capacity)",
                      "cache_keys:\(s.store.cache.count)", "cache_eviction_policy:\(s.store.cache.policy.rawValue)",

@@ -1,4 +1,7 @@
 import CLmdb
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An LMDB failure, with LMDB's own message.
 public struct LMDBError: Error, CustomStringConvertible, Equatable {
@@ -69,6 +72,20 @@ public final class LMDBEnvironment {
         public var mapSize: Int
         public var lastPage: Int
         public var pageSize: Int
+    }
+
+    /// Drops this process's page-table mappings of the data file (MADV_DONTNEED).
+    /// The pages stay in the OS page cache and refault on access with the same
+    /// contents (the map is read-only: writes go through pwrite), so this only
+    /// moves file pages out of the process's resident set.
+    public func releaseMappedPages() {
+        var i = MDB_envinfo()
+        mdb_env_info(handle, &i)
+        guard let base = i.me_mapaddr else { return }
+        var s = MDB_stat()
+        mdb_env_stat(handle, &s)
+        let used = (i.me_last_pgno + 1) * Int(s.ms_psize)
+        _ = madvise(base, min(used, i.me_mapsize), MADV_DONTNEED)
     }
 
     public func info() -> Info {

@@ -8,9 +8,9 @@ public struct StoreError: Error, CustomStringConvertible {
     public var description: String { underlying.description }
     /// The reply text clients get when a write cannot be stored.
     public var replyText: String {
-        if underlying.isMapFull { return "OOM command not allowed: the LMDB map is full (raise lmdb-map-size)" }
-        if underlying.isDiskFull { return "MISCONF Errors writing to disk: \(underlying.description)" }
-        return "ERR storage error: \(underlying.description)"
+        if underlying.isMapFull { return "OOM command not allowed: the database reached lmdb-map-size; the write was not applied" }
+        if underlying.isDiskFull { return "MISCONF Lode cannot write to disk (\(underlying.description)); the write was not applied, stored data is intact" }
+        return "ERR storage error (\(underlying.description)); the write was not applied"
     }
 }
 
@@ -224,8 +224,9 @@ public final class Store {
     /// clients) and releases the read snapshot.
     public func endTurn() -> TurnResult {
         readTxn.reset()
-        if turnFailure != nil {
+        if let failure = turnFailure {
             turnFailure = nil
+            lastFailure = failure
             commitLog.discardPending()
             return .failed
         }
@@ -249,6 +250,7 @@ public final class Store {
             try t.commit()
         } catch {
             t.abort()
+            lastFailure = StoreError(underlying: error as? LMDBError ?? LMDBError(-1))
             cache.removeAll()
             reloadCounters()
             readTxn.reset()
@@ -264,6 +266,9 @@ public final class Store {
         }
         return .committed(sequence: sequence)
     }
+
+    /// Why the last `.failed` turn failed.
+    public private(set) var lastFailure: StoreError?
 
     /// The last failure to append to the commit log, if any.
     public var logWriteError: String?
