@@ -181,8 +181,8 @@ struct CommandContext {
     }
 
     @discardableResult
-    func delete(_ key: ByteBuffer, db: UInt8? = nil) throws(CommandError) -> Bool {
-        do { return try store.delete(db: db ?? self.db, key: key) } catch { throw storeFailure(error) }
+    func delete(_ key: ByteBuffer, db: UInt8? = nil, keepElements: Bool = false) throws(CommandError) -> Bool {
+        do { return try store.delete(db: db ?? self.db, key: key, keepElements: keepElements) } catch { throw storeFailure(error) }
     }
 
     func storeFailure(_ error: Error) -> CommandError {

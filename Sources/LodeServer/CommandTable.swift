@@ -40,7 +40,8 @@ final class CommandTable {
     }
 
     static let standard = CommandTable(StringCommands.specs + KeyCommands.specs + ConnectionCommands.specs
-                                        + ServerCommands.specs + IntrospectionCommands.specs)
+                                        + ServerCommands.specs + IntrospectionCommands.specs
+                                        + HashCommands.specs + SetCommands.specs)
 
     @inline(__always)
     func lookup(_ name: ByteBuffer) -> CommandSpec? {

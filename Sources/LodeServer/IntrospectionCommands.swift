@@ -28,6 +28,7 @@ enum IntrospectionCommands {
         guard let r = try peek(c, c.arg(2)) else { return c.out.writeNull(c.resp) }
         // Redis's rules for strings: integers that fit a long are "int", short
         // strings "embstr" (≤ 44 bytes), the rest "raw".
+        guard r.type == .string else { return c.out.writeBulk(string: "hashtable") }
         let v = r.value
         if v.readableBytes <= 20, parseInteger(v, at: v.readerIndex, length: v.readableBytes) != nil {
             c.out.writeBulk(string: "int")

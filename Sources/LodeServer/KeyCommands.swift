@@ -119,8 +119,9 @@ enum KeyCommands {
             return nx ? c.out.writeIntegerReply(0) : c.out.writeOK()
         }
         if nx, try c.lookup(dst) != nil { return c.out.writeIntegerReply(0) }
+        // The record moves as it is: a collection keeps its version and elements.
         try c.put(dst, r)
-        try c.delete(src)
+        try c.delete(src, keepElements: true)
         nx ? c.out.writeIntegerReply(1) : c.out.writeOK()
     }
 
@@ -148,7 +149,13 @@ enum KeyCommands {
         if try c.lookup(dst, db: target) != nil {
             if !replace { return c.out.writeIntegerReply(0) }
         }
-        try c.put(dst, r, db: target)
+        if let coll = r.collection {
+            // A copy of a collection gets its own version and copies of every element.
+            let copy = try c.duplicate(Collection(meta: coll, expireAt: r.expireAt, type: r.type, existed: true))
+            try c.put(dst, Record(type: r.type, expireAt: r.expireAt, meta: copy.meta), db: target)
+        } else {
+            try c.put(dst, r, db: target)
+        }
         c.out.writeIntegerReply(1)
     }
 
@@ -160,7 +167,7 @@ enum KeyCommands {
         let target = c.store.physical(n)
         if try c.lookup(c.arg(1), db: target) != nil { return c.out.writeIntegerReply(0) }
         try c.put(c.arg(1), r, db: target)
-        try c.delete(c.arg(1))
+        try c.delete(c.arg(1), keepElements: true)
         c.out.writeIntegerReply(1)
     }
 

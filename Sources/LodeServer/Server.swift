@@ -128,6 +128,8 @@ public final class LodeServer {
                         state.stats.expiredKeys += n
                         coordinator.scheduleEndOfTurn()
                     }
+                    // Reclaim the elements of deleted collections, a bounded batch at a time.
+                    if try store.sweepGarbage(limit: 2000) > 0 { coordinator.scheduleEndOfTurn() }
                 } catch {
                     state.logger.warning("active expiry failed: \(error)")
                     coordinator.scheduleEndOfTurn()

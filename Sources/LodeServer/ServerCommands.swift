@@ -213,7 +213,9 @@ enum ServerCommands {
                      "cache_used_bytes:\(s.store.cache.usedBytes)", "cache_max_bytes:\(s.store.cache.capacity)",
                      "cache_keys:\(s.store.cache.count)", "cache_eviction_policy:\(s.store.cache.policy.rawValue)",
                      "cache_ghost_keys:\(s.store.cache.ghostCount)",
-                     "lmdb_map_size:\(env.mapSize)", "lmdb_used_bytes:\((env.lastPage + 1) * env.pageSize)"]
+                     "lmdb_map_size:\(env.mapSize)", "lmdb_used_bytes:\((env.lastPage + 1) * env.pageSize)",
+                     "lmdb_element_entries:\((try? s.store.elementEntryCount()) ?? 0)",
+                     "lmdb_garbage_versions:\((try? s.store.garbageCount()) ?? 0)"]
         case "persistence":
             lines = ["# Persistence", "loading:0", "async_loading:0", "rdb_changes_since_last_save:0",
                      "rdb_bgsave_in_progress:0", "bgsave_in_progress:0", "rdb_last_bgsave_status:ok",

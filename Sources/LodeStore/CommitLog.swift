@@ -19,10 +19,12 @@ import Glibc
 public final class CommitLog {
     public enum Op {
         case put(db: UInt8, key: ByteBuffer, record: Record)
-        case delete(db: UInt8, key: ByteBuffer)
+        case delete(db: UInt8, key: ByteBuffer, keepElements: Bool)
         case flush(db: UInt8)
         case flushAll
         case swap(Int, Int)
+        case setElement(version: UInt64, sub: ByteBuffer, value: ByteBuffer)
+        case removeElement(version: UInt64, sub: ByteBuffer)
     }
 
     private let paths: [String]
@@ -64,8 +66,8 @@ public final class CommitLog {
                 KeyEncoding.writeRecord(record, fullKey: nil, into: UnsafeMutableRawBufferPointer(rebasing: out[0..<size]))
                 return size
             }
-        case .delete(let db, let key):
-            pending.writeInteger(UInt8(2))
+        case .delete(let db, let key, let keep):
+            pending.writeInteger(UInt8(keep ? 8 : 2))
             pending.writeInteger(db)
             pending.writeInteger(UInt32(key.readableBytes))
             pending.writeImmutableBuffer(key)
@@ -78,6 +80,18 @@ public final class CommitLog {
             pending.writeInteger(UInt8(5))
             pending.writeInteger(UInt16(a))
             pending.writeInteger(UInt16(b))
+        case .setElement(let version, let sub, let value):
+            pending.writeInteger(UInt8(6))
+            pending.writeInteger(version)
+            pending.writeInteger(UInt32(sub.readableBytes))
+            pending.writeImmutableBuffer(sub)
+            pending.writeInteger(UInt32(value.readableBytes))
+            pending.writeImmutableBuffer(value)
+        case .removeElement(let version, let sub):
+            pending.writeInteger(UInt8(7))
+            pending.writeInteger(version)
+            pending.writeInteger(UInt32(sub.readableBytes))
+            pending.writeImmutableBuffer(sub)
         }
     }
 
@@ -176,10 +190,10 @@ public final class CommitLog {
                       let record = raw.withUnsafeReadableBytes({ KeyEncoding.decodeRecord($0, allocator: ByteBufferAllocator()) })
                 else { return nil }
                 ops.append(.put(db: db, key: key, record: record))
-            case 2:
+            case 2, 8:
                 guard let db = b.readInteger(as: UInt8.self), let kl = b.readInteger(as: UInt32.self),
                       let key = b.readSlice(length: Int(kl)) else { return nil }
-                ops.append(.delete(db: db, key: key))
+                ops.append(.delete(db: db, key: key, keepElements: tag == 8))
             case 3:
                 guard let db = b.readInteger(as: UInt8.self) else { return nil }
                 ops.append(.flush(db: db))
@@ -188,6 +202,15 @@ public final class CommitLog {
             case 5:
                 guard let a = b.readInteger(as: UInt16.self), let c = b.readInteger(as: UInt16.self) else { return nil }
                 ops.append(.swap(Int(a), Int(c)))
+            case 6:
+                guard let v = b.readInteger(as: UInt64.self), let sl = b.readInteger(as: UInt32.self),
+                      let sub = b.readSlice(length: Int(sl)), let vl = b.readInteger(as: UInt32.self),
+                      let value = b.readSlice(length: Int(vl)) else { return nil }
+                ops.append(.setElement(version: v, sub: sub, value: value))
+            case 7:
+                guard let v = b.readInteger(as: UInt64.self), let sl = b.readInteger(as: UInt32.self),
+                      let sub = b.readSlice(length: Int(sl)) else { return nil }
+                ops.append(.removeElement(version: v, sub: sub))
             default:
                 return nil
             }

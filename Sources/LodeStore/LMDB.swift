@@ -247,8 +247,8 @@ public final class LMDBCursor {
                         UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
     }
 
-    /// Deletes the entry at the cursor; the cursor then stands on the next entry
-    /// as LMDB leaves it (call `current` semantics via `next` carefully).
+    /// Deletes the entry at the cursor; a following `next()` yields the entry
+    /// after the deleted one (LMDB marks the cursor rather than advancing it).
     public func deleteCurrent() throws(LMDBError) {
         try check(mdb_cursor_del(handle, 0))
     }

@@ -43,6 +43,9 @@ public final class Store {
     let keysDB: LMDBDatabase
     let expiresDB: LMDBDatabase
     let infoDB: LMDBDatabase
+    let subkeysDB: LMDBDatabase
+    let zscoresDB: LMDBDatabase
+    let garbageDB: LMDBDatabase
     private let readTxn: LMDBTransaction
     private var writeTxn: LMDBTransaction?
     private let allocator = ByteBufferAllocator()
@@ -50,18 +53,22 @@ public final class Store {
     /// Live key counts and keys-with-expiry counts, per physical database.
     private var keyCounts: [Int]
     private var expireCounts: [Int]
-    private var countsDirty = false
+    var countsDirty = false
     /// Logical database index (SELECT n) → physical database byte. SWAPDB swaps entries.
     public private(set) var dbMap: [UInt8]
 
     /// Incremented by every put or delete; lets the caller see whether a command wrote.
-    public private(set) var writeCount = 0
+    public internal(set) var writeCount = 0
     /// Sequence number of the last committed write transaction.
     public private(set) var committedSequence: UInt64 = 0
     /// Set when a write failed in this turn: the turn's transaction was aborted and
     /// further writes are refused until `endTurn()`.
     public private(set) var turnFailure: StoreError?
 
+    /// The last collection version handed out (see `newVersion`).
+    var lastVersion: UInt64 = 0
+    /// Set when discarded collections may have sub-keys left to sweep.
+    var garbagePending = true
     private var scratch: [UInt8] = []
     private var scratch2: [UInt8] = []
 
@@ -76,9 +83,9 @@ public final class Store {
         infoDB = try txn.openDatabase("info", create: true)
         // Sub-key and score-index databases are created now so that the layout of
         // every type exists from format version 1 (docs/storage.md).
-        _ = try txn.openDatabase("subkeys", create: true)
-        _ = try txn.openDatabase("zscores", create: true)
-        _ = try txn.openDatabase("garbage", create: true)
+        subkeysDB = try txn.openDatabase("subkeys", create: true)
+        zscoresDB = try txn.openDatabase("zscores", create: true)
+        garbageDB = try txn.openDatabase("garbage", create: true)
         let format: String? = try Self.getString(txn, infoDB, "format")
         if let format, format != Self.formatVersion {
             txn.abort()
@@ -115,16 +122,19 @@ public final class Store {
     /// Replays commit-log records that LMDB does not have (a power loss after the
     /// log was synced but before LMDB was), then checkpoints.
     private func recover() throws {
+        try loadLastVersion(currentReadTxn())
         let missing = commitLog.readAll().filter { $0.sequence > committedSequence }
         if !missing.isEmpty {
             for entry in missing {
                 for op in entry.ops {
                     switch op {
                     case .put(let db, let key, let record): try put(db: db, key: key, record: record)
-                    case .delete(let db, let key): try delete(db: db, key: key)
+                    case .delete(let db, let key, let keep): try delete(db: db, key: key, keepElements: keep)
                     case .flush(let db): try flush(db: db)
                     case .flushAll: try flushAll()
                     case .swap(let a, let b): try swap(a, b)
+                    case .setElement(let v, let sub, let value): try setElement(version: v, sub, value: value)
+                    case .removeElement(let v, let sub): try removeElement(version: v, sub)
                     }
                 }
             }
@@ -142,6 +152,14 @@ public final class Store {
 
     /// Thrown by init when the directory holds another format version.
     public static func isFormatMismatch(_ e: LMDBError) -> Bool { e.code == -30_000 }
+
+    /// Versions must keep increasing across restarts: start above every stored one.
+    func loadLastVersion(_ txn: LMDBTransaction) throws {
+        let cursor = try LMDBCursor(txn, subkeysDB)
+        if try cursor.last() { lastVersion = cursor.withCurrent { k, _ in k.count >= 8 ? KeyEncoding.readBigEndian(k, at: 0) : 0 } }
+        let g = try LMDBCursor(txn, garbageDB)
+        if try g.last() { lastVersion = max(lastVersion, g.withCurrent { k, _ in KeyEncoding.readBigEndian(k, at: 0) }) }
+    }
 
     public func close() {
         readTxn.abort()
@@ -164,13 +182,13 @@ public final class Store {
 
     // MARK: transactions
 
-    private func currentReadTxn() throws -> LMDBTransaction {
+    func currentReadTxn() throws -> LMDBTransaction {
         if let writeTxn { return writeTxn }
         try readTxn.renew()
         return readTxn
     }
 
-    private func beginWrite() throws -> LMDBTransaction {
+    func beginWrite() throws -> LMDBTransaction {
         if let turnFailure { throw turnFailure }
         if let writeTxn { return writeTxn }
         readTxn.reset()
@@ -185,7 +203,7 @@ public final class Store {
 
     /// Aborts the turn's transaction after a failed write: what it held is lost, so
     /// the cache and counters are reloaded from the last commit.
-    private func fail(_ error: Error) -> StoreError {
+    func fail(_ error: Error) -> StoreError {
         if let e = error as? StoreError { return e }
         writeTxn?.abort()
         writeTxn = nil
@@ -285,14 +303,14 @@ public final class Store {
     /// Fills `out` with the LMDB key of `key` in physical database `db` (for a new
     /// long key: the next free chain slot) and says whether it is stored, with
     /// its expiry.
-    private func locate(_ txn: LMDBTransaction, db: UInt8, key: ByteBuffer, into out: inout [UInt8]) throws -> (found: Bool, expireAt: Int64) {
+    private func locate(_ txn: LMDBTransaction, db: UInt8, key: ByteBuffer, into out: inout [UInt8]) throws -> (found: Bool, expireAt: Int64, version: UInt64) {
         out.removeAll(keepingCapacity: true)
         if key.readableBytes <= KeyEncoding.maxInlineKeyLength {
             KeyEncoding.appendShortKey(db: db, key: key, to: &out)
             return try out.withUnsafeBytes { k in
                 try txn.withValue(keysDB, key: k) { v in
-                    guard let v else { return (false, 0) }
-                    return (true, KeyEncoding.readHeader(v)?.expireAt ?? 0)
+                    guard let v, let h = KeyEncoding.readHeader(v) else { return (false, 0, 0) }
+                    return (true, h.expireAt, KeyEncoding.collectionVersion(v, h))
                 }
             }
         }
@@ -303,26 +321,26 @@ public final class Store {
         var positioned = try out.withUnsafeBytes { k in try cursor.seek(atLeast: k) }
         var next: UInt16 = 0
         while positioned {
-            enum Step { case stop, match(UInt16, Int64), other(UInt16) }
+            enum Step { case stop, match(UInt16, Int64, UInt64), other(UInt16) }
             let step: Step = cursor.withCurrent { k, v in
                 guard k.count == chainLength + 2, out.withUnsafeBytes({ memcmp($0.baseAddress!, k.baseAddress!, chainLength) == 0 }) else { return .stop }
                 let seq = UInt16(k[chainLength]) << 8 | UInt16(k[chainLength + 1])
                 guard let h = KeyEncoding.readHeader(v), let r = h.fullKeyRange else { return .other(seq) }
                 let same = key.withUnsafeReadableBytes { u in u.count == r.count && memcmp(u.baseAddress!, v.baseAddress! + r.lowerBound, r.count) == 0 }
-                return same ? .match(seq, h.expireAt) : .other(seq)
+                return same ? .match(seq, h.expireAt, KeyEncoding.collectionVersion(v, h)) : .other(seq)
             }
             switch step {
             case .stop: positioned = false
-            case .match(let seq, let expireAt):
+            case .match(let seq, let expireAt, let version):
                 out.append(UInt8(seq >> 8)); out.append(UInt8(seq & 0xFF))
-                return (true, expireAt)
+                return (true, expireAt, version)
             case .other(let seq):
                 next = seq &+ 1
                 positioned = try cursor.next()
             }
         }
         out.append(UInt8(next >> 8)); out.append(UInt8(next & 0xFF))
-        return (false, 0)
+        return (false, 0, 0)
     }
 
     private func readStored(_ txn: LMDBTransaction, lmdbKey: [UInt8]) throws -> Record? {
@@ -373,15 +391,17 @@ public final class Store {
     public func put(db: UInt8, key: ByteBuffer, record: Record) throws {
         let txn = try beginWrite()
         do {
-            let found: Bool, oldExpire: Int64
+            let found: Bool, oldExpire: Int64, oldVersion: UInt64
             if key.readableBytes <= KeyEncoding.maxInlineKeyLength, let cached = cache.peek(db: db, key: key) {
                 // The cache is exact for the keys it holds: no B-tree lookup needed.
                 scratch.removeAll(keepingCapacity: true)
                 KeyEncoding.appendShortKey(db: db, key: key, to: &scratch)
-                (found, oldExpire) = (true, cached.expireAt)
+                (found, oldExpire, oldVersion) = (true, cached.expireAt, cached.collection?.version ?? 0)
             } else {
-                (found, oldExpire) = try locate(txn, db: db, key: key, into: &scratch)
+                (found, oldExpire, oldVersion) = try locate(txn, db: db, key: key, into: &scratch)
             }
+            // Replacing a collection (not updating its metadata): its elements go.
+            if oldVersion != 0 && record.collection?.version != oldVersion { try discard(txn, version: oldVersion) }
             let fullKey: ByteBuffer? = key.readableBytes > KeyEncoding.maxInlineKeyLength ? key : nil
             let size = KeyEncoding.recordSize(record, fullKey: fullKey)
             try scratch.withUnsafeBytes { k in
@@ -408,18 +428,21 @@ public final class Store {
 
     /// Removes `key`; returns whether it existed (expired or not).
     @discardableResult
-    public func delete(db: UInt8, key: ByteBuffer) throws -> Bool {
+    /// `keepElements`: the record moved elsewhere (RENAME, MOVE) and its
+    /// collection version lives on there, so its elements must not be discarded.
+    public func delete(db: UInt8, key: ByteBuffer, keepElements: Bool = false) throws -> Bool {
         let txn = try beginWrite()
         cache.remove(db: db, key: key)
         do {
-            let (found, expireAt) = try locate(txn, db: db, key: key, into: &scratch)
+            let (found, expireAt, version) = try locate(txn, db: db, key: key, into: &scratch)
             guard found else { return false }
+            if version != 0 && !keepElements { try discard(txn, version: version) }
             try deleteLocated(txn, db: db, lmdbKey: scratch, expireAt: expireAt)
         } catch {
             throw fail(error)
         }
         writeCount += 1
-        if logging { commitLog.append(.delete(db: db, key: key)) }
+        if logging { commitLog.append(.delete(db: db, key: key, keepElements: keepElements)) }
         return true
     }
 
@@ -466,19 +489,21 @@ public final class Store {
             let cursor = try LMDBCursor(txn, keysDB)
             var positioned = try [db].withUnsafeBytes { try cursor.seek(atLeast: $0) }
             var expiring: [(Int64, [UInt8])] = []
+            var versions: [UInt64] = []
             while positioned {
-                let (inDB, expire, k): (Bool, Int64, [UInt8]) = cursor.withCurrent { k, v in
-                    guard k[0] == db else { return (false, 0, []) }
-                    let e = KeyEncoding.readHeader(v)?.expireAt ?? 0
-                    return (true, e, e != 0 ? Array(k) : [])
+                let (inDB, expire, k, version): (Bool, Int64, [UInt8], UInt64) = cursor.withCurrent { k, v in
+                    guard k[0] == db, let h = KeyEncoding.readHeader(v) else { return (false, 0, [], 0) }
+                    return (true, h.expireAt, h.expireAt != 0 ? Array(k) : [], KeyEncoding.collectionVersion(v, h))
                 }
                 guard inDB else { break }
                 if expire != 0 { expiring.append((expire, k)) }
+                if version != 0 { versions.append(version) }
                 try cursor.deleteCurrent()
                 positioned = try cursor.next()
             }
             cursor.close()
             for (e, k) in expiring { try deleteExpiryEntry(txn, expireAt: e, lmdbKey: k) }
+            for v in versions { try discard(txn, version: v) }
         } catch {
             throw fail(error)
         }
@@ -495,6 +520,9 @@ public final class Store {
         do {
             try txn.empty(keysDB)
             try txn.empty(expiresDB)
+            try txn.empty(subkeysDB)
+            try txn.empty(zscoresDB)
+            try txn.empty(garbageDB)
         } catch {
             throw fail(error)
         }
@@ -614,14 +642,16 @@ public final class Store {
         var deleted = 0
         do {
             for (expireAt, lmdbKey) in due {
-                let user: ByteBuffer?? = try lmdbKey.withUnsafeBytes { k in
-                    try txn.withValue(keysDB, key: k) { v -> ByteBuffer?? in
-                        guard let v, let h = KeyEncoding.readHeader(v), h.expireAt == expireAt else { return .some(nil) }
-                        return .some(KeyEncoding.userKey(lmdbKey: k, record: v))
+                let found: (ByteBuffer, UInt64)? = try lmdbKey.withUnsafeBytes { k in
+                    try txn.withValue(keysDB, key: k) { v -> (ByteBuffer, UInt64)? in
+                        guard let v, let h = KeyEncoding.readHeader(v), h.expireAt == expireAt,
+                              let user = KeyEncoding.userKey(lmdbKey: k, record: v) else { return nil }
+                        return (user, KeyEncoding.collectionVersion(v, h))
                     }
                 }
-                if let user = user ?? nil {
+                if let (user, version) = found {
                     cache.remove(db: lmdbKey[0], key: user)
+                    if version != 0 { try discard(txn, version: version) }
                     try deleteLocated(txn, db: lmdbKey[0], lmdbKey: lmdbKey, expireAt: expireAt)
                     deleted += 1
                 } else {

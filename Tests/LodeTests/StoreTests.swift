@@ -259,7 +259,7 @@ final class StoreTests: XCTestCase {
             log.append(.put(db: 0, key: ByteBuffer(string: "a"), record: value("stale")))
             try log.writePending(sequence: lmdbSequence)
             log.append(.put(db: 0, key: ByteBuffer(string: "b"), record: Record(expireAt: 4_000_000_000_000, value: ByteBuffer(string: "2"))))
-            log.append(.delete(db: 0, key: ByteBuffer(string: "a")))
+            log.append(.delete(db: 0, key: ByteBuffer(string: "a"), keepElements: false))
             try log.writePending(sequence: lmdbSequence + 1)
             log.append(.swap(0, 1))
             try log.writePending(sequence: lmdbSequence + 2)

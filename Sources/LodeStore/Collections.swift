@@ -1,0 +1,287 @@
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The metadata payload of a collection record (docs/storage.md):
+/// `version u64 | size u64`, lists add `head u64 | tail u64`.
+public struct CollectionMeta: Equatable {
+    public var version: UInt64
+    public var size: Int
+    public var head: UInt64 = 1 << 63
+    public var tail: UInt64 = 1 << 63
+
+    public init(version: UInt64, size: Int) {
+        self.version = version
+        self.size = size
+    }
+
+    func encoded(list: Bool) -> ByteBuffer {
+        var b = ByteBuffer()
+        b.reserveCapacity(list ? 32 : 16)
+        b.writeInteger(version)
+        b.writeInteger(UInt64(size))
+        if list {
+            b.writeInteger(head)
+            b.writeInteger(tail)
+        }
+        return b
+    }
+}
+
+extension Record {
+    /// A collection's metadata record.
+    public init(type: ValueType, expireAt: Int64, meta: CollectionMeta) {
+        self.init(type: type, expireAt: expireAt, value: meta.encoded(list: type == .list))
+    }
+
+    /// The collection metadata, for non-string records.
+    public var collection: CollectionMeta? {
+        guard type != .string, value.readableBytes >= 16 else { return nil }
+        var m = CollectionMeta(version: value.getInteger(at: value.readerIndex, as: UInt64.self)!,
+                               size: Int(value.getInteger(at: value.readerIndex + 8, as: UInt64.self)!))
+        if type == .list, value.readableBytes >= 32 {
+            m.head = value.getInteger(at: value.readerIndex + 16, as: UInt64.self)!
+            m.tail = value.getInteger(at: value.readerIndex + 24, as: UInt64.self)!
+        }
+        return m
+    }
+}
+
+extension KeyEncoding {
+    /// The version of a stored collection record, 0 for strings.
+    static func collectionVersion(_ raw: UnsafeRawBufferPointer, _ h: RecordHeader) -> UInt64 {
+        guard let t = h.type, t != .string, raw.count >= h.payloadStart + 8 else { return 0 }
+        return readBigEndian(raw, at: h.payloadStart)
+    }
+
+    /// Sub-key of an element: `version u64 · 0x00 · sub` when short; long ones as
+    /// `version · 0x01 · first 448 bytes · FNV-1a-64 · seq u16` with the full
+    /// element name at the start of the value (`u32 length · name · value`).
+    static func appendSubPrefix(version: UInt64, to out: inout [UInt8]) {
+        appendBigEndian(version, to: &out)
+    }
+}
+
+extension Store {
+    /// A new collection version: unique across the environment and increasing, so
+    /// the sub-keys of a deleted collection can never be reached by a new one.
+    public func newVersion() -> UInt64 {
+        let candidate = UInt64(currentTimeMicros()) << 11
+        lastVersion = max(candidate, lastVersion + 1)
+        return lastVersion
+    }
+
+    /// Hands a dead collection's elements to the background sweeper (O(1) now).
+    func discard(_ txn: LMDBTransaction, version: UInt64) throws {
+        var k: [UInt8] = []
+        KeyEncoding.appendBigEndian(version, to: &k)
+        try k.withUnsafeBytes { try txn.put(garbageDB, key: $0, value: UnsafeRawBufferPointer(start: nil, count: 0)) }
+        garbagePending = true
+    }
+
+    /// Locates an element's sub-key: fills `out`, returns whether it exists.
+    private func locateElement(_ txn: LMDBTransaction, version: UInt64, _ sub: ByteBuffer, into out: inout [UInt8]) throws -> Bool {
+        out.removeAll(keepingCapacity: true)
+        KeyEncoding.appendBigEndian(version, to: &out)
+        if sub.readableBytes <= KeyEncoding.maxInlineKeyLength {
+            out.append(0)
+            sub.withUnsafeReadableBytes { out.append(contentsOf: $0) }
+            return try out.withUnsafeBytes { k in try txn.withValue(subkeysDB, key: k) { $0 != nil } }
+        }
+        out.append(1)
+        sub.withUnsafeReadableBytes { raw in
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[0..<KeyEncoding.longKeyPrefixLength]))
+            KeyEncoding.appendBigEndian(KeyEncoding.fnv1a64(raw), to: &out)
+        }
+        let chain = out.count
+        let cursor = try LMDBCursor(txn, subkeysDB)
+        var positioned = try out.withUnsafeBytes { try cursor.seek(atLeast: $0) }
+        var next: UInt16 = 0
+        while positioned {
+            let step: (stop: Bool, match: Bool, seq: UInt16) = cursor.withCurrent { k, v in
+                guard k.count == chain + 2, out.withUnsafeBytes({ memcmp($0.baseAddress!, k.baseAddress!, chain) == 0 }) else { return (true, false, 0) }
+                let seq = UInt16(k[chain]) << 8 | UInt16(k[chain + 1])
+                guard v.count >= 4 else { return (false, false, seq) }
+                let n = Int(KeyEncoding.readBigEndian32(v, at: 0))
+                let same = v.count >= 4 + n && sub.withUnsafeReadableBytes { u in u.count == n && memcmp(u.baseAddress!, v.baseAddress! + 4, n) == 0 }
+                return (false, same, seq)
+            }
+            if step.stop { break }
+            if step.match {
+                out.append(UInt8(step.seq >> 8)); out.append(UInt8(step.seq & 0xFF))
+                return true
+            }
+            next = step.seq &+ 1
+            positioned = try cursor.next()
+        }
+        out.append(UInt8(next >> 8)); out.append(UInt8(next & 0xFF))
+        return false
+    }
+
+    /// An element's value, or nil.
+    public func element(version: UInt64, _ sub: ByteBuffer) throws -> ByteBuffer? {
+        do {
+            let txn = try currentReadTxn()
+            var k: [UInt8] = []
+            guard try locateElement(txn, version: version, sub, into: &k) else { return nil }
+            let long = sub.readableBytes > KeyEncoding.maxInlineKeyLength
+            return try k.withUnsafeBytes { key in
+                try txn.withValue(subkeysDB, key: key) { v -> ByteBuffer? in
+                    guard let v else { return nil }
+                    let start = long ? 4 + Int(KeyEncoding.readBigEndian32(v, at: 0)) : 0
+                    return ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: v[start...]))
+                }
+            }
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError(underlying: error as? LMDBError ?? LMDBError(-1))
+        }
+    }
+
+    /// Sets an element; returns true when it is new.
+    @discardableResult
+    public func setElement(version: UInt64, _ sub: ByteBuffer, value: ByteBuffer) throws -> Bool {
+        let txn = try beginWrite()
+        var k: [UInt8] = []
+        let existed: Bool
+        do {
+            existed = try locateElement(txn, version: version, sub, into: &k)
+            let long = sub.readableBytes > KeyEncoding.maxInlineKeyLength
+            let size = (long ? 4 + sub.readableBytes : 0) + value.readableBytes
+            try k.withUnsafeBytes { key in
+                try txn.putReserved(subkeysDB, key: key, size: size) { out in
+                    var o = 0
+                    if long {
+                        withUnsafeBytes(of: UInt32(sub.readableBytes).bigEndian) { out.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 4) }
+                        sub.withUnsafeReadableBytes { out.baseAddress!.advanced(by: 4).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                        o = 4 + sub.readableBytes
+                    }
+                    value.withUnsafeReadableBytes { v in
+                        if v.count > 0 { out.baseAddress!.advanced(by: o).copyMemory(from: v.baseAddress!, byteCount: v.count) }
+                    }
+                }
+            }
+        } catch {
+            throw fail(error)
+        }
+        writeCount += 1
+        if logging { commitLog.append(.setElement(version: version, sub: sub, value: value)) }
+        return !existed
+    }
+
+    /// Removes an element; returns whether it existed.
+    @discardableResult
+    public func removeElement(version: UInt64, _ sub: ByteBuffer) throws -> Bool {
+        let txn = try beginWrite()
+        var k: [UInt8] = []
+        do {
+            guard try locateElement(txn, version: version, sub, into: &k) else { return false }
+            try k.withUnsafeBytes { _ = try txn.delete(subkeysDB, key: $0) }
+        } catch {
+            throw fail(error)
+        }
+        writeCount += 1
+        if logging { commitLog.append(.removeElement(version: version, sub: sub)) }
+        return true
+    }
+
+    /// Visits the elements of a collection in sub-key order, starting after the
+    /// opaque position `after` (nil = first); `visit` returns false to stop.
+    /// Returns the position of the last visited element, or nil at the end.
+    public func elements(version: UInt64, after: [UInt8]? = nil, limit: Int = Int.max,
+                         _ visit: (_ name: ByteBuffer, _ value: ByteBuffer) -> Bool) throws -> [UInt8]? {
+        do {
+            let txn = try currentReadTxn()
+            let cursor = try LMDBCursor(txn, subkeysDB)
+            var prefix: [UInt8] = []
+            KeyEncoding.appendBigEndian(version, to: &prefix)
+            var positioned: Bool
+            if let after {
+                positioned = try after.withUnsafeBytes { try cursor.seek(atLeast: $0) }
+                if positioned, cursor.withCurrent({ k, _ in k.elementsEqual(after) }) { positioned = try cursor.next() }
+            } else {
+                positioned = try prefix.withUnsafeBytes { try cursor.seek(atLeast: $0) }
+            }
+            var seen = 0
+            var last: [UInt8]? = nil
+            while positioned && seen < limit {
+                let go: Bool = cursor.withCurrent { k, v in
+                    guard k.count >= 9, k.starts(with: prefix) else { return false }
+                    let name: ByteBuffer, value: ByteBuffer
+                    if k[8] == 0 {
+                        name = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: k[9...]))
+                        value = ByteBuffer(bytes: v)
+                    } else {
+                        let n = Int(KeyEncoding.readBigEndian32(v, at: 0))
+                        name = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: v[4..<(4 + n)]))
+                        value = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: v[(4 + n)...]))
+                    }
+                    last = Array(k)
+                    return visit(name, value)
+                }
+                if last == nil || !go { return go ? nil : last }
+                seen += 1
+                positioned = try cursor.next()
+                if positioned && !cursor.withCurrent({ k, _ in k.starts(with: prefix) }) { positioned = false }
+            }
+            return positioned ? last : nil
+        } catch {
+            throw StoreError(underlying: error as? LMDBError ?? LMDBError(-1))
+        }
+    }
+
+    /// Deletes up to `limit` sub-keys of discarded collections (oldest version
+    /// first), inside the current turn's transaction; returns how many. Called a
+    /// few times a second, so a huge DEL is reclaimed in small steps.
+    public func sweepGarbage(limit: Int) throws -> Int {
+        guard garbagePending else { return 0 }
+        let txn = try beginWrite()
+        var removed = 0
+        do {
+            let garbage = try LMDBCursor(txn, garbageDB)
+            guard try garbage.first() else {
+                garbagePending = false
+                return 0
+            }
+            let prefix: [UInt8] = garbage.withCurrent { k, _ in Array(k) }
+            garbage.close()
+            for db in [subkeysDB, zscoresDB] {
+                let cursor = try LMDBCursor(txn, db)
+                var positioned = try prefix.withUnsafeBytes { try cursor.seek(atLeast: $0) }
+                while positioned && removed < limit && cursor.withCurrent({ k, _ in k.starts(with: prefix) }) {
+                    try cursor.deleteCurrent()
+                    removed += 1
+                    positioned = try cursor.next()  // after a delete, NEXT yields the following entry
+                }
+                if removed >= limit { break }
+            }
+            if removed < limit {
+                try prefix.withUnsafeBytes { _ = try txn.delete(garbageDB, key: $0) }
+            }
+        } catch {
+            throw fail(error)
+        }
+        writeCount += 1
+        return removed
+    }
+
+    /// Number of collection versions waiting for the sweeper.
+    public func garbageCount() throws -> Int {
+        try currentReadTxn().entryCount(garbageDB)
+    }
+
+    /// Number of element entries stored (all collections, including garbage).
+    public func elementEntryCount() throws -> Int {
+        try currentReadTxn().entryCount(subkeysDB)
+    }
+}
+
+extension KeyEncoding {
+    static func readBigEndian32(_ raw: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
+        var v: UInt32 = 0
+        withUnsafeMutableBytes(of: &v) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + 4)])) }
+        return UInt32(bigEndian: v)
+    }
+}
