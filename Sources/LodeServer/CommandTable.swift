@@ -41,7 +41,7 @@ final class CommandTable {
 
     static let standard = CommandTable(StringCommands.specs + KeyCommands.specs + ConnectionCommands.specs
                                         + ServerCommands.specs + IntrospectionCommands.specs
-                                        + HashCommands.specs + SetCommands.specs)
+                                        + HashCommands.specs + SetCommands.specs + ListCommands.specs)
 
     @inline(__always)
     func lookup(_ name: ByteBuffer) -> CommandSpec? {

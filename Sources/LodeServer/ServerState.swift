@@ -77,6 +77,17 @@ final class ServerState {
 
     var requiresAuth: Bool { !config.requirePass.isEmpty }
 
+    /// Keys that received elements during this command (serving blocked clients).
+    var touchedKeys: [(UInt8, ByteBuffer)] = []
+
+    /// A list or sorted set gained elements: clients blocked on it may be served.
+    func keyTouched(_ db: UInt8, _ key: ByteBuffer) {
+        if blockedCount > 0 { touchedKeys.append((db, key)) }
+    }
+
+    /// Clients waiting in a blocking command.
+    var blockedCount = 0
+
     func noteStorageError(_ e: StoreError) {
         stats.storageErrors += 1
         stats.lastStorageError = e.description

@@ -232,6 +232,21 @@ extension Store {
         }
     }
 
+    /// The position just before element `name` (short names only), for
+    /// `elements(version:after:)` to start at `name`.
+    public func position(before name: ByteBuffer, version: UInt64) -> [UInt8] {
+        var k: [UInt8] = []
+        KeyEncoding.appendBigEndian(version, to: &k)
+        k.append(0)
+        name.withUnsafeReadableBytes { k.append(contentsOf: $0) }
+        // The greatest key below `k`: drop a trailing zero byte, or decrement and pad.
+        if k.last == 0 { k.removeLast() } else {
+            k[k.count - 1] -= 1
+            k.append(contentsOf: [UInt8](repeating: 0xFF, count: 16))
+        }
+        return k
+    }
+
     /// Deletes up to `limit` sub-keys of discarded collections (oldest version
     /// first), inside the current turn's transaction; returns how many. Called a
     /// few times a second, so a huge DEL is reclaimed in small steps.
