@@ -300,3 +300,108 @@ extension KeyEncoding {
         return UInt32(bigEndian: v)
     }
 }
+
+// MARK: sorted-set score index
+
+extension KeyEncoding {
+    /// Doubles as big-endian bytes that sort like the numbers: flip every bit of
+    /// a negative value, only the sign bit of a non-negative one.
+    static func encodeScore(_ d: Double) -> UInt64 {
+        let bits = (d == 0 ? 0.0 : d).bitPattern  // -0 sorts as 0
+        return bits & (1 << 63) != 0 ? ~bits : bits | (1 << 63)
+    }
+
+    static func decodeScore(_ u: UInt64) -> Double {
+        Double(bitPattern: u & (1 << 63) != 0 ? u & ~(1 << 63) : ~u)
+    }
+
+    /// Index key: `version · enc(score) · member`, or for a member longer than
+    /// 480 bytes its first 480 bytes and FNV-1a-64 (the full member is the value).
+    static func appendScoreKey(version: UInt64, score: Double, member: ByteBuffer, to out: inout [UInt8]) {
+        appendBigEndian(version, to: &out)
+        appendBigEndian(encodeScore(score), to: &out)
+        member.withUnsafeReadableBytes { raw in
+            if raw.count <= maxInlineKeyLength {
+                out.append(contentsOf: raw)
+            } else {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[0..<maxInlineKeyLength]))
+                appendBigEndian(fnv1a64(raw), to: &out)
+            }
+        }
+    }
+}
+
+extension Store {
+    public func scoreIndexPut(version: UInt64, score: Double, member: ByteBuffer) throws {
+        let txn = try beginWrite()
+        var k: [UInt8] = []
+        KeyEncoding.appendScoreKey(version: version, score: score, member: member, to: &k)
+        do {
+            let long = member.readableBytes > KeyEncoding.maxInlineKeyLength
+            try k.withUnsafeBytes { key in
+                try member.withUnsafeReadableBytes { m in
+                    try txn.put(zscoresDB, key: key, value: long ? m : UnsafeRawBufferPointer(start: nil, count: 0))
+                }
+            }
+        } catch {
+            throw fail(error)
+        }
+        writeCount += 1
+        if logging { commitLog.append(.scoreIndex(version: version, score: score, member: member, present: true)) }
+    }
+
+    public func scoreIndexDelete(version: UInt64, score: Double, member: ByteBuffer) throws {
+        let txn = try beginWrite()
+        var k: [UInt8] = []
+        KeyEncoding.appendScoreKey(version: version, score: score, member: member, to: &k)
+        do {
+            try k.withUnsafeBytes { _ = try txn.delete(zscoresDB, key: $0) }
+        } catch {
+            throw fail(error)
+        }
+        writeCount += 1
+        if logging { commitLog.append(.scoreIndex(version: version, score: score, member: member, present: false)) }
+    }
+
+    /// Walks the score index of a sorted set in (score, member) order — or the
+    /// reverse — starting at the first entry ≥ (or, reversed, ≤) `from`.
+    public func scoreIndexWalk(version: UInt64, from: (score: Double, member: ByteBuffer)? = nil, reverse: Bool = false,
+                               _ visit: (_ score: Double, _ member: ByteBuffer) -> Bool) throws {
+        do {
+            let txn = try currentReadTxn()
+            let cursor = try LMDBCursor(txn, zscoresDB)
+            var prefix: [UInt8] = []
+            KeyEncoding.appendBigEndian(version, to: &prefix)
+            var start = prefix
+            var positioned: Bool
+            if let from {
+                start = []
+                KeyEncoding.appendScoreKey(version: version, score: from.score, member: from.member, to: &start)
+            } else if reverse {
+                start = []
+                KeyEncoding.appendBigEndian(version &+ 1, to: &start)
+            }
+            positioned = try start.withUnsafeBytes { try cursor.seek(atLeast: $0) }
+            if reverse {
+                // Step back to the last entry ≤ start.
+                if !positioned {
+                    positioned = try cursor.last()
+                } else if cursor.withCurrent({ k, _ in !k.elementsEqual(start) }) {
+                    positioned = try cursor.previous()
+                }
+            }
+            while positioned {
+                let go: Bool = cursor.withCurrent { k, v in
+                    guard k.count >= 16, k.starts(with: prefix) else { return false }
+                    let score = KeyEncoding.decodeScore(KeyEncoding.readBigEndian(k, at: 8))
+                    let member = v.count > 0 ? ByteBuffer(bytes: v) : ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: k[16...]))
+                    return visit(score, member)
+                }
+                if !go { return }
+                positioned = reverse ? try cursor.previous() : try cursor.next()
+            }
+        } catch {
+            throw StoreError(underlying: error as? LMDBError ?? LMDBError(-1))
+        }
+    }
+}

@@ -25,6 +25,7 @@ public final class CommitLog {
         case swap(Int, Int)
         case setElement(version: UInt64, sub: ByteBuffer, value: ByteBuffer)
         case removeElement(version: UInt64, sub: ByteBuffer)
+        case scoreIndex(version: UInt64, score: Double, member: ByteBuffer, present: Bool)
     }
 
     private let paths: [String]
@@ -92,6 +93,12 @@ public final class CommitLog {
             pending.writeInteger(version)
             pending.writeInteger(UInt32(sub.readableBytes))
             pending.writeImmutableBuffer(sub)
+        case .scoreIndex(let version, let score, let member, let present):
+            pending.writeInteger(UInt8(present ? 9 : 10))
+            pending.writeInteger(version)
+            pending.writeInteger(score.bitPattern)
+            pending.writeInteger(UInt32(member.readableBytes))
+            pending.writeImmutableBuffer(member)
         }
     }
 
@@ -207,6 +214,10 @@ public final class CommitLog {
                       let sub = b.readSlice(length: Int(sl)), let vl = b.readInteger(as: UInt32.self),
                       let value = b.readSlice(length: Int(vl)) else { return nil }
                 ops.append(.setElement(version: v, sub: sub, value: value))
+            case 9, 10:
+                guard let v = b.readInteger(as: UInt64.self), let bits = b.readInteger(as: UInt64.self),
+                      let ml = b.readInteger(as: UInt32.self), let member = b.readSlice(length: Int(ml)) else { return nil }
+                ops.append(.scoreIndex(version: v, score: Double(bitPattern: bits), member: member, present: tag == 9))
             case 7:
                 guard let v = b.readInteger(as: UInt64.self), let sl = b.readInteger(as: UInt32.self),
                       let sub = b.readSlice(length: Int(sl)) else { return nil }

@@ -135,6 +135,8 @@ public final class Store {
                     case .swap(let a, let b): try swap(a, b)
                     case .setElement(let v, let sub, let value): try setElement(version: v, sub, value: value)
                     case .removeElement(let v, let sub): try removeElement(version: v, sub)
+                    case .scoreIndex(let v, let score, let member, let present):
+                        if present { try scoreIndexPut(version: v, score: score, member: member) } else { try scoreIndexDelete(version: v, score: score, member: member) }
                     }
                 }
             }
