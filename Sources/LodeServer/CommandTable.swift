@@ -42,7 +42,7 @@ final class CommandTable {
     static let standard = CommandTable(StringCommands.specs + KeyCommands.specs + ConnectionCommands.specs
                                         + ServerCommands.specs + IntrospectionCommands.specs
                                         + HashCommands.specs + SetCommands.specs + ListCommands.specs
-                                        + ZSetCommands.specs)
+                                        + ZSetCommands.specs + BlockingCommands.specs)
 
     @inline(__always)
     func lookup(_ name: ByteBuffer) -> CommandSpec? {

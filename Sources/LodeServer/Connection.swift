@@ -69,6 +69,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
+        if blockedCommand != nil { unblocked() }
         if let client { server.clients.removeValue(forKey: client.id) }
         self.context = nil
         context.fireChannelInactive()
@@ -82,6 +83,14 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard !closed else { return }
         var input = unwrapInboundIn(data)
         server.stats.totalNetInputBytes += input.readableBytes
+        if blockedCommand != nil {
+            // Blocked: later commands wait in the buffer, as in Redis.
+            var pending = cumulation ?? context.channel.allocator.buffer(capacity: input.readableBytes)
+            cumulation = nil
+            pending.writeBuffer(&input)
+            keepRemainder(pending)
+            return
+        }
         if var pending = cumulation {
             cumulation = nil
             pending.writeBuffer(&input)
@@ -106,7 +115,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func process(_ buffer: inout ByteBuffer) {
         parser.maxBulkLength = server.config.protoMaxBulkLength
-        while !client.closeAfterReply {
+        while !client.closeAfterReply && blockedCommand == nil {
             let request: RESPRequestParser.Request?
             do {
                 request = try parser.next(from: &buffer)
@@ -173,6 +182,66 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         out = ctx.out
         parser.unauthenticated = !client.authenticated
+        if let request = client.blockRequest {
+            client.blockRequest = nil
+            block(args, request)
+        } else if blockedCommand != nil {
+            unblocked()
+        }
+        if !server.touchedKeys.isEmpty { server.blocking.serve(server) }
+    }
+
+    // MARK: blocking commands
+
+    /// The arguments of the blocking command this connection waits in, if any.
+    private(set) var blockedCommand: [ByteBuffer]?
+    private var blockTimeout: Scheduled<Void>?
+    private var blockGeneration = 0
+
+    private func block(_ args: [ByteBuffer], _ request: BlockRequest) {
+        let first = blockedCommand == nil
+        blockedCommand = args.map { var copy = ByteBufferAllocator().buffer(capacity: $0.readableBytes); copy.writeImmutableBuffer($0); return copy }
+        guard first else { return }  // a retry that found nothing: stay in line
+        server.blocking.add(self, keys: request.keys)
+        server.blockedCount += 1
+        blockGeneration += 1
+        if let deadline = request.deadline, let context {
+            let generation = blockGeneration
+            let delay = TimeAmount.milliseconds(max(0, deadline - currentTimeMillis()))
+            blockTimeout = context.eventLoop.scheduleTask(in: delay) { [weak self] in
+                guard let self, self.blockedCommand != nil, self.blockGeneration == generation else { return }
+                self.out.writeNullArray(self.client.resp)
+                self.unblocked()
+                self.resume()
+            }
+        }
+    }
+
+    /// Runs the blocked command again (a key it waits on got data); returns
+    /// whether the connection is still blocked.
+    func retryBlocked() -> Bool {
+        guard let args = blockedCommand else { return false }
+        execute(args)
+        if blockedCommand == nil { resume() }
+        return blockedCommand != nil
+    }
+
+    private func unblocked() {
+        blockedCommand = nil
+        blockTimeout?.cancel()
+        blockTimeout = nil
+        server.blocking.remove(self)
+        server.blockedCount -= 1
+    }
+
+    /// After being served or timing out: flush, then run what arrived meanwhile.
+    private func resume() {
+        coordinator.register(self)
+        if var pending = cumulation, !closed {
+            cumulation = nil
+            process(&pending)
+            keepRemainder(pending)
+        }
     }
 
     /// Sends what is buffered, unless it must wait for an fsync.

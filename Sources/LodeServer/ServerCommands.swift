@@ -200,7 +200,7 @@ enum ServerCommands {
                      "config_file:\(s.configFile ?? "")"]
         case "clients":
             lines = ["# Clients", "connected_clients:\(s.clients.count)", "maxclients:\(s.config.maxClients)",
-                     "blocked_clients:0", "tracking_clients:0", "clients_in_timeout_table:0"]
+                     "blocked_clients:\(s.blockedCount)", "tracking_clients:0", "clients_in_timeout_table:0"]
         case "memory":
             // glibc's mallinfo is not visible to Swift: report the resident set, which is
             // what the operator cares about (LMDB's mapped pages are shared file cache).

@@ -20,6 +20,8 @@ final class ClientState {
     var lastCommand = "NULL"
     /// Set by QUIT and protocol errors: close once the pending replies are written.
     var closeAfterReply = false
+    /// Set by a blocking command that found nothing to pop.
+    var blockRequest: BlockRequest?
 
     init(id: Int, authenticated: Bool, address: String, localAddress: String, now: Int64) {
         self.id = id
@@ -87,6 +89,7 @@ final class ServerState {
 
     /// Clients waiting in a blocking command.
     var blockedCount = 0
+    let blocking = BlockingRegistry()
 
     func noteStorageError(_ e: StoreError) {
         stats.storageErrors += 1
