@@ -57,16 +57,19 @@ final class BlockingRegistry {
 }
 
 extension CommandContext {
-    /// Redis's timeout argument: seconds as a float, not negative.
+    /// Redis's timeout argument: seconds as a (long double) float, turned into
+    /// milliseconds rounding up, so -0.0001 means 0 (forever) and only values
+    /// below -1 ms are negative.
     func timeout(_ i: Int) throws(CommandError) -> Int64? {
-        guard let t = LongDoubleFormat.parse(bytes(i)), t.isFinite else {
+        guard let t = LongDoubleFormat.parse(bytes(i)) else {
             throw CommandError("ERR timeout is not a float or out of range")
         }
-        if t < 0 { throw CommandError("ERR timeout is negative") }
-        if t == 0 { return nil }
-        let ms = Double(t) * 1000
-        guard ms < Double(Int64.max / 2) else { throw CommandError("ERR timeout is out of range") }
-        return now + Int64(ms.rounded(.up))
+        let ms = (t * 1000).rounded(.up)
+        if ms > LongDouble(Int64.max) { throw CommandError("ERR timeout is out of range") }
+        if ms < 0 { throw CommandError("ERR timeout is negative") }
+        if ms == 0 { return nil }
+        let (deadline, overflow) = now.addingReportingOverflow(Int64(ms))
+        return overflow ? Int64.max : deadline
     }
 
     /// Blocks the client on `keys` unless this is a retry that already waits.
@@ -117,8 +120,8 @@ enum BlockingCommands {
     }
 
     static func blmpop(_ c: inout CommandContext) throws(CommandError) {
-        let deadline = try c.timeout(1)
         let (keys, left, count) = try ListCommands.parseMultiPop(c, first: 2)
+        let deadline = try c.timeout(1)
         if try !ListCommands.popFirstNonEmpty(&c, keys: keys, left: left, count: count) { c.block(on: keys, deadline: deadline) }
     }
 
@@ -139,8 +142,8 @@ enum BlockingCommands {
     }
 
     static func bzmpop(_ c: inout CommandContext) throws(CommandError) {
-        let deadline = try c.timeout(1)
         let (keys, max, count) = try ZSetCommands.parseMultiPop(c, first: 2)
+        let deadline = try c.timeout(1)
         if try !ZSetCommands.popFirstNonEmpty(&c, keys: keys, max: max, count: count) { c.block(on: keys, deadline: deadline) }
     }
 }

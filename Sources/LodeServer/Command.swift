@@ -176,6 +176,9 @@ struct CommandContext {
                 try store.delete(db: db ?? self.db, key: key)
             } else {
                 try store.put(db: db ?? self.db, key: key, record: record)
+                // A list or sorted set written by any command (push, RENAME, COPY,
+                // MOVE, *STORE) may serve clients blocked on it, as in Redis.
+                if record.type == .list || record.type == .zset { server.keyTouched(db ?? self.db, key) }
             }
         } catch { throw storeFailure(error) }
     }

@@ -177,7 +177,7 @@ enum RandomPick {
     static func count(_ c: CommandContext, _ i: Int) throws(CommandError) -> Int {
         let n = try c.integer(i)
         if n == Int.min {
-            throw CommandError("ERR value is out of range, must be between -9223372036854775807 and 9223372036854775807")
+            throw CommandError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
         }
         return n
     }

@@ -97,7 +97,6 @@ enum ListCommands {
         for i in 2..<c.args.count { try pushElement(c, &l, c.arg(i), left: left) }
         try c.save(c.arg(1), l)
         c.out.writeIntegerReply(l.meta.size)
-        c.server.keyTouched(c.db, c.arg(1))
     }
 
     static func pop(_ c: inout CommandContext, left: Bool) throws(CommandError) {
@@ -149,16 +148,16 @@ enum ListCommands {
     }
 
     static func lindex(_ c: inout CommandContext) throws(CommandError) {
-        let i = try c.integer(2)
         guard let l = try c.lookupCollection(c.arg(1), .list) else { return c.out.writeNull(c.resp) }
+        let i = try c.integer(2)
         let idx = i < 0 ? l.meta.size + i : i
         guard idx >= 0 && idx < l.meta.size, let v = try at(c, l, idx) else { return c.out.writeNull(c.resp) }
         c.out.writeBulk(v)
     }
 
     static func lset(_ c: inout CommandContext) throws(CommandError) {
-        let i = try c.integer(2)
         guard var l = try c.lookupCollection(c.arg(1), .list) else { throw .noSuchKey }
+        let i = try c.integer(2)
         let idx = i < 0 ? l.meta.size + i : i
         guard idx >= 0 && idx < l.meta.size else { throw CommandError("ERR index out of range") }
         try c.setElement(&l, name(l.meta.head &+ UInt64(idx)), c.arg(3))
@@ -215,15 +214,19 @@ enum ListCommands {
             guard j + 1 < c.args.count else { throw .syntax }
             if c.argIs(j, "rank") {
                 rank = try c.integer(j + 1)
-                if rank == Int.min { throw CommandError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807") }
+                // Redis negates a negative rank in C; LONG_MIN stays negative and then
+                // matches from the first hit at the tail, like -1.
+                if rank == Int.min { rank = -1 }
                 if rank == 0 { throw CommandError("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list") }
             } else if c.argIs(j, "count") {
-                let n = try c.integer(j + 1)
-                if n < 0 { throw CommandError("ERR COUNT can't be negative") }
+                let e = CommandError("ERR COUNT can't be negative")
+                let n = try c.integer(j + 1, or: e)
+                if n < 0 { throw e }
                 count = n
             } else if c.argIs(j, "maxlen") {
-                maxlen = try c.integer(j + 1)
-                if maxlen < 0 { throw CommandError("ERR MAXLEN can't be negative") }
+                let e = CommandError("ERR MAXLEN can't be negative")
+                maxlen = try c.integer(j + 1, or: e)
+                if maxlen < 0 { throw e }
             } else {
                 throw .syntax
             }
@@ -268,7 +271,6 @@ enum ListCommands {
         var d = try c.collectionForWrite(dst, .list)
         try pushElement(c, &d, v, left: toLeft)
         try c.save(dst, d)
-        c.server.keyTouched(c.db, dst)
         return v
     }
 

@@ -97,8 +97,7 @@ enum SetCommands {
             let count = try RandomPick.count(c, 2)
             guard let s = try c.lookupCollection(c.arg(1), .set) else { return c.out.writeArrayHeader(0) }
             let chosen = RandomPick.pick(try members(c, s), count: count)
-            // Redis: distinct members come back as a set, repeated ones as an array.
-            if count < 0 { c.out.writeArrayHeader(chosen.count) } else { c.out.writeSetHeader(chosen.count, c.resp) }
+            c.out.writeArrayHeader(chosen.count)
             for m in chosen { c.out.writeBulk(m) }
             return
         }

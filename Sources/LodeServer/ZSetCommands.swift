@@ -247,10 +247,7 @@ enum ZSetCommands {
                 incrResult = newScore
             }
         }
-        if added + updated > 0 {
-            try c.save(c.arg(1), z)
-            c.server.keyTouched(c.db, c.arg(1))
-        }
+        if added + updated > 0 { try c.save(c.arg(1), z) }
         if incr {
             if let r = incrResult { Score.write(r, &c) } else { c.out.writeNull(c.resp) }
         } else {
@@ -266,7 +263,6 @@ enum ZSetCommands {
         if new.isNaN { throw CommandError("ERR resulting score is not a number (NaN)") }
         if new != old { try setScore(c, &z, c.arg(3), new, old: old) }
         try c.save(c.arg(1), z)
-        c.server.keyTouched(c.db, c.arg(1))
         Score.write(new, &c)
     }
 
@@ -442,7 +438,6 @@ enum ZSetCommands {
         var z = Collection(meta: CollectionMeta(version: c.store.newVersion(), size: 0), expireAt: 0, type: .zset, existed: false)
         for (m, s) in items { try setScore(c, &z, m, s, old: nil) }
         try c.save(key, z)
-        if !items.isEmpty { c.server.keyTouched(c.db, key) }
     }
 
     static func zremrange(_ c: inout CommandContext, _ kind: RangeKind) throws(CommandError) {

@@ -16,210 +16,24 @@ Run (from the repository root):
 Knobs: DIFF_SEED, DIFF_COMMANDS (random sequence length), DIFF_RESP3_COMMANDS,
 DIFF_MAX_MISMATCHES (random sequence mismatches collected before failing).
 """
-import collections
 import os
 import random
 import time
 
 import pytest
 
-import harness
-from harness import Err, Map, Simple
+import difflib_redis
+from difflib_redis import FAR, I64_MAX, I64_MIN, Differ, Exact, case, exact, name_of, run_case
+from difflib_redis import subject  # noqa: F401  (a fixture)
 
-SELF_CHECK = os.environ.get("DIFF_SELF_CHECK") == "1"
 SEED = int(os.environ.get("DIFF_SEED", "20261121"))
 RANDOM_COMMANDS = int(os.environ.get("DIFF_COMMANDS", "10000"))
 RESP3_COMMANDS = int(os.environ.get("DIFF_RESP3_COMMANDS", "1500"))
-MAX_MISMATCHES = int(os.environ.get("DIFF_MAX_MISMATCHES", "20"))
-BATCH = 100
-SUBJECT = "redis#2" if SELF_CHECK else "lode"
-
-# Positive TTL-like replies may differ by this much (see module docstring).
-TTL_TOLERANCE = {"TTL": 2, "PTTL": 2000, "EXPIRETIME": 2, "PEXPIRETIME": 2000}
-
-FAR = 4000000000  # an absolute unix time (year 2096) far enough to never expire
-I64_MAX, I64_MIN = "9223372036854775807", "-9223372036854775808"
-
-
-@pytest.fixture(scope="module")
-def subject(request):
-    """The server under test: Lode, or a second redis-server for the self-check."""
-    if SELF_CHECK:
-        srv = harness.redis_server().start()
-        yield srv
-        srv.cleanup()
-        return
-    if not os.path.exists(harness.LODE_BIN):
-        pytest.fail(f"{harness.LODE_BIN} is not built (DIFF_SELF_CHECK=1 runs redis against itself)")
-    yield request.getfixturevalue("lode_module")
 
 
 # ----------------------------------------------------------------------------
-# Comparing replies
-
-
-class Exact(tuple):
-    """A command whose TTL-like reply must match exactly (absolute times only)."""
-
-
-class ScanKeys(list):
-    """The sorted set of keys a complete SCAN iteration returned."""
-
-    def __repr__(self):
-        return f"ScanKeys({list(self)!r})"
-
-
-class SomeKey:
-    """RANDOMKEY's reply on a multi-key database: any key, but not nil."""
-
-    def __eq__(self, other):
-        return isinstance(other, SomeKey)
-
-    def __repr__(self):
-        return "SomeKey"
-
-
-def name_of(cmd):
-    first = cmd[0]
-    return (first.decode("latin-1") if isinstance(first, bytes) else str(first)).upper()
-
-
-def same(a, b):
-    """Equal values of the very same RESP type, recursively (Simple != bulk, 1 != True)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return a == b
-
-
-def hello_fields(reply):
-    """HELLO's map as a dict, from a RESP3 map or a RESP2 flat array; None if neither."""
-    if isinstance(reply, Map):
-        return dict(reply)
-    if type(reply) is list and len(reply) % 2 == 0:
-        return dict(zip(reply[0::2], reply[1::2]))
-    return None
-
-
-def hello_match(a, b):
-    # id, version and server naturally differ; everything else must match.
-    fa, fb = hello_fields(a), hello_fields(b)
-    if fa is None or fb is None:
-        return same(a, b)
-    return (type(a) is type(b) and set(fa) == set(fb)
-            and all(same(fa.get(k), fb.get(k)) for k in (b"proto", b"mode", b"role", b"modules")))
-
-
-def replies_match(cmd, a, b):
-    name = name_of(cmd)
-    if name == "HELLO":
-        return hello_match(a, b)
-    tolerance = TTL_TOLERANCE.get(name)
-    if tolerance is not None and not isinstance(cmd, Exact) and type(a) is int and type(b) is int:
-        # -1/-2 (no TTL / no key) are exact; only real times get the tolerance.
-        return a == b if min(a, b) < 0 else abs(a - b) <= tolerance
-    return same(a, b)
-
-
-# ----------------------------------------------------------------------------
-# Sending the same commands to both servers
-
-
-def scan_all(client, cmd):
-    """Runs SCAN from cmd's cursor to the end; the keys seen, or the first odd reply."""
-    options = list(cmd[2:])
-    reply = client.call(*cmd)
-    keys = set()
-    for _ in range(100000):
-        well_formed = (type(reply) is list and len(reply) == 2 and type(reply[0]) is bytes
-                       and type(reply[1]) is list and all(type(k) is bytes for k in reply[1]))
-        if not well_formed:
-            return reply
-        cursor, batch = reply
-        keys.update(batch)
-        if cursor == b"0":
-            return ScanKeys(sorted(keys))
-        reply = client.call(cmd[0], cursor, *options)
-    return Err(b"(test) SCAN did not finish within 100000 calls")
-
-
-class Differ:
-    """A connection to each server; runs commands on both and pairs the replies."""
-
-    def __init__(self, ref_srv, sub_srv, resp=2, loose_randomkey=False):
-        self.ref = harness.RawClient(ref_srv.port, exact_types=True)
-        self.sub = harness.RawClient(sub_srv.port, exact_types=True)
-        self.loose_randomkey = loose_randomkey
-        if resp == 3:
-            hello = ("HELLO", "3")
-            a, b = self.ref.call(*hello), self.sub.call(*hello)
-            assert hello_match(a, b), f"HELLO 3: redis={a!r} {SUBJECT}={b!r}"
-
-    def close(self):
-        self.ref.close()
-        self.sub.close()
-
-    def reset(self, db=0):
-        """Empties both servers and selects db (the clean state every case starts from).
-
-        Must work on redis; the subject's replies are returned rather than asserted
-        so a random run can go on (its next replies will show any difference).
-        """
-        reset = [("FLUSHALL",), ("SELECT", str(db))]
-        assert same(self.ref.pipeline(reset), [Simple(b"OK")] * 2)
-        return self.sub.pipeline(reset)
-
-    def reset_for_case(self):
-        replies = self.reset()
-        assert same(replies, [Simple(b"OK")] * 2), f"FLUSHALL + SELECT 0 on {SUBJECT}: {replies!r}"
-
-    def execute(self, commands):
-        """[(redis reply, subject reply)] for commands, pipelined except for SCAN."""
-        out, pending = [], []
-
-        def flush():
-            if pending:
-                out.extend(zip(self.ref.pipeline(pending), self.sub.pipeline(pending)))
-                pending.clear()
-
-        for cmd in commands:
-            if name_of(cmd) == "SCAN" and len(cmd) >= 2:
-                flush()  # SCAN needs a round trip per cursor
-                out.append((scan_all(self.ref, cmd), scan_all(self.sub, cmd)))
-            else:
-                pending.append(cmd)
-        flush()
-        return [tuple(self.normalize(cmd, r) for r in pair) for cmd, pair in zip(commands, out)]
-
-    def normalize(self, cmd, reply):
-        name = name_of(cmd)
-        if name == "KEYS" and type(reply) is list:
-            return sorted(reply)  # KEYS order is hash-table order
-        if name == "RANDOMKEY" and self.loose_randomkey and type(reply) is bytes:
-            return SomeKey()
-        return reply
-
-
-def show(value, limit=120):
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + f"...({len(text)} chars)"
-
-
-# ----------------------------------------------------------------------------
-# Fixed cases: (id, commands); each starts from FLUSHALL + SELECT 0.
-# A command is a string split on spaces, or a tuple for empty/binary arguments;
-# exact(...) marks a TTL-like command whose reply must match without tolerance
-# (set from an absolute time, so both servers must agree to the ms).
-
-
-def case(name, *commands):
-    cmds = [c if isinstance(c, tuple) else tuple(c.split()) for c in commands]
-    return pytest.param(cmds, id=name)
-
-
-def exact(command):
-    return Exact(command.split() if isinstance(command, str) else command)
+# Fixed cases: (id, commands); each starts from FLUSHALL + SELECT 0 (see
+# difflib_redis.case and exact).
 
 
 BIN_KEY = b"k\r\n\x00\xff"
@@ -422,20 +236,6 @@ CONNECTION_CASES = [
 ]
 
 FIXED_CASES = STRING_CASES + KEYSPACE_CASES + CONNECTION_CASES
-
-
-def run_case(differ, commands):
-    """Runs commands on both servers; the transcript and whether every reply matched."""
-    replies = differ.execute(commands)
-    lines, ok = [], True
-    for i, (cmd, (a, b)) in enumerate(zip(commands, replies)):
-        match = replies_match(cmd, a, b)
-        ok &= match
-        lines.append(f"{'  ' if match else '!!'} [{i}] {show(tuple(cmd), 100)}")
-        lines.append(f"        redis:   {show(a)}")
-        if not match:
-            lines.append(f"        {SUBJECT + ':':8} {show(b)}")
-    return lines, ok
 
 
 @pytest.mark.parametrize("resp", [2, 3], ids=["resp2", "resp3"])
@@ -814,51 +614,8 @@ class RandomCommands:
         return [name] + [self.value() for _ in range(self.r.randint(0, 3))]
 
 
-def run_random(differ, label, seed, count):
-    """Runs count generated commands in pipelined batches; the mismatch reports.
-
-    After a mismatch the two servers' states may differ, so the rest of that
-    batch is not compared and both are flushed and put back in the same
-    database; each report is thus independent of the ones before it.
-    """
-    stream = RandomCommands(seed)
-    mismatches = []
-    history = collections.deque(maxlen=10)
-    index, db = 0, 0
-    while index < count and len(mismatches) < MAX_MISMATCHES:
-        batch = [next(stream) for _ in range(min(BATCH, count - index))]
-        commands = [cmd for cmd, _ in batch]
-        dbs_before = [db] + [db_after for _, db_after in batch[:-1]]
-        db = batch[-1][1]
-        try:
-            replies = differ.execute(commands)
-        except (harness.ConnectionClosed, OSError) as e:  # a crash or a hang: no point going on
-            sent = "\n".join(f"      [{index + i}] {show(c, 90)}" for i, c in enumerate(commands))
-            mismatches.append(f"{label} seed={seed}: {type(e).__name__} {e} in the batch of commands "
-                              f"{index}..{index + len(commands) - 1}:\n{sent}")
-            break
-        for offset, (cmd, (a, b)) in enumerate(zip(commands, replies)):
-            if replies_match(cmd, a, b):
-                history.append((index + offset, cmd, a))
-                continue
-            prev = "\n".join(f"      [{i}] {show(c, 90)} -> {show(r, 60)}" for i, c, r in history)
-            mismatches.append(
-                f"{label} seed={seed} index={index + offset} db={dbs_before[offset]}\n"
-                f"    command: {show(cmd, 200)}\n    redis:   {show(a, 300)}\n    {SUBJECT + ':':8} {show(b, 300)}\n"
-                f"    previous commands (redis replies):\n{prev or '      (none since the last resync)'}")
-            history.clear()
-            differ.reset(db=db)
-            break
-        index += len(batch)
-    return mismatches
-
-
 def check_random(differ, label, seed, count):
-    started = time.time()
-    mismatches = run_random(differ, label, seed, count)
-    elapsed = time.time() - started
-    assert not mismatches, (f"{len(mismatches)} mismatch(es) (stopped at {MAX_MISMATCHES}); {count} commands, "
-                            f"{elapsed:.1f}s; rerun with DIFF_SEED={seed}\n\n" + "\n\n".join(mismatches))
+    difflib_redis.check_random(differ, label, seed, count, RandomCommands(seed), rerun=f"DIFF_SEED={SEED}")
 
 
 def test_random_resp2(redis_ref, subject):
