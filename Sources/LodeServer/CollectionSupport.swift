@@ -17,7 +17,12 @@ extension CommandContext {
         let record: Record?
         if let db { record = try lookup(key, db: db) } else { record = try lookup(key) }
         guard let r = record else { return nil }
-        guard r.type == type, let meta = r.collection else { throw .wrongType }
+        guard r.type == type, let meta = r.collection else {
+            // A blocked client being retried ignores keys of another type (Redis
+            // only serves it from a key of the type it waits for).
+            if client.retryingBlocked { return nil }
+            throw .wrongType
+        }
         return Collection(meta: meta, expireAt: r.expireAt, type: type, existed: true)
     }
 
@@ -77,7 +82,12 @@ extension CommandContext {
         var copy = Collection(meta: CollectionMeta(version: store.newVersion(), size: 0), expireAt: c.expireAt, type: c.type, existed: false)
         copy.meta.head = c.meta.head
         copy.meta.tail = c.meta.tail
-        for (n, v) in try allElements(c) { try setElement(&copy, n, v) }
+        for (n, v) in try allElements(c) {
+            try setElement(&copy, n, v)
+            if c.type == .zset, let bits = v.getInteger(at: v.readerIndex, as: UInt64.self) {
+                do { try store.scoreIndexPut(version: copy.meta.version, score: Double(bitPattern: bits), member: n) } catch { throw storeFailure(error) }
+            }
+        }
         return copy
     }
 

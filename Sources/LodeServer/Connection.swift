@@ -173,7 +173,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         client.lastCommand = command.fullName
-        var ctx = CommandContext(args: args, client: client, server: server, out: out, now: currentTimeMillis(), spec: command)
+        let now = currentTimeMillis()
+        server.store.cache.clock = UInt32(truncatingIfNeeded: now / 1000)  // for OBJECT IDLETIME
+        var ctx = CommandContext(args: args, client: client, server: server, out: out, now: now, spec: command)
         out = Self.empty  // the context holds the only reference: no copy-on-write
         do {
             try command.handler!(&ctx)
@@ -221,7 +223,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// whether the connection is still blocked.
     func retryBlocked() -> Bool {
         guard let args = blockedCommand else { return false }
+        client.retryingBlocked = true
         execute(args)
+        client.retryingBlocked = false
         if blockedCommand == nil { resume() }
         return blockedCommand != nil
     }

@@ -27,6 +27,7 @@ enum ServerCommands {
             CommandSpec("set", arity: -4, flags: [.admin, .noscript, .loading, .stale], group: "server", summary: "Set configuration parameters to the given values", handler: configSet),
             CommandSpec("resetstat", arity: 2, flags: [.admin, .noscript, .loading, .stale], group: "server", summary: "Reset the stats returned by INFO", handler: { (c: inout CommandContext) throws(CommandError) in
                 c.server.stats = ServerStats()
+                c.store.cache.resetStats()
                 c.out.writeOK()
             }),
         ]),

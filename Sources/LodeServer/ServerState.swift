@@ -22,6 +22,8 @@ final class ClientState {
     var closeAfterReply = false
     /// Set by a blocking command that found nothing to pop.
     var blockRequest: BlockRequest?
+    /// Set while a blocked command is run again because a key it waits on changed.
+    var retryingBlocked = false
 
     init(id: Int, authenticated: Bool, address: String, localAddress: String, now: Int64) {
         self.id = id

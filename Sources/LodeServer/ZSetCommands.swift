@@ -30,6 +30,21 @@ enum Score {
         }
     }
 
+    /// zslParseRange's parsing of range bounds: plain strtod over the whole string
+    /// (leading spaces, "" and overflow to inf allowed), only NaN rejected.
+    static func parseBound(_ raw: [UInt8]) -> Double? {
+        // Redis hands the argument to strtod as a C string: it ends at a NUL byte.
+        let bytes = Array(raw.prefix { $0 != 0 })
+        var cstr = bytes.map { CChar(bitPattern: $0) }
+        cstr.append(0)
+        return cstr.withUnsafeBufferPointer { p -> Double? in
+            var end: UnsafeMutablePointer<CChar>? = nil
+            let v = strtod(p.baseAddress!, &end)
+            guard let end, end - UnsafeMutablePointer(mutating: p.baseAddress!) == bytes.count, !v.isNaN else { return nil }
+            return v
+        }
+    }
+
     static func write(_ d: Double, _ c: inout CommandContext) {
         c.out.writeDouble(formatted: format(d), c.resp)
     }
@@ -41,10 +56,10 @@ struct ScoreRange {
 
     static func parseBound(_ b: [UInt8]) -> (Double, Bool)? {
         if b.first == UInt8(ascii: "(") {
-            guard let v = Score.parse(Array(b.dropFirst())) else { return nil }
+            guard let v = Score.parseBound(Array(b.dropFirst())) else { return nil }
             return (v, true)
         }
-        guard let v = Score.parse(b) else { return nil }
+        guard let v = Score.parseBound(b) else { return nil }
         return (v, false)
     }
 
@@ -150,7 +165,9 @@ enum ZSetCommands {
         return Double(bitPattern: bits)
     }
 
-    static func setScore(_ c: CommandContext, _ z: inout Collection, _ member: ByteBuffer, _ new: Double, old: Double?) throws(CommandError) {
+    static func setScore(_ c: CommandContext, _ z: inout Collection, _ member: ByteBuffer, _ newScore: Double, old: Double?) throws(CommandError) {
+        // Stored scores never keep a negative zero (Redis reads -0 back as 0).
+        let new = newScore == 0 ? 0 : newScore
         do {
             if let old { try c.store.scoreIndexDelete(version: z.meta.version, score: old, member: member) }
             try c.store.scoreIndexPut(version: z.meta.version, score: new, member: member)
@@ -259,7 +276,7 @@ enum ZSetCommands {
         guard let incr = Score.parse(c.bytes(2)) else { throw .notFloat }
         var z = try c.collectionForWrite(c.arg(1), .zset)
         let old = try score(c, z, c.arg(3))
-        let new = (old ?? 0) + incr
+        let new = old.map { $0 + incr } ?? incr
         if new.isNaN { throw CommandError("ERR resulting score is not a number (NaN)") }
         if new != old { try setScore(c, &z, c.arg(3), new, old: old) }
         try c.save(c.arg(1), z)
@@ -394,7 +411,8 @@ enum ZSetCommands {
             } else if c.argIs(j, "limit") && left >= 2 {
                 offset = try c.integer(j + 1)
                 limit = try c.integer(j + 2)
-                limitGiven = true
+                // Redis's "no LIMIT" is a count of -1, so LIMIT x -1 counts as none.
+                limitGiven = limit != -1
                 j += 2
             } else if presetReverse == nil && reverse == nil && c.argIs(j, "rev") {
                 reverse = true
@@ -466,6 +484,7 @@ enum ZSetCommands {
 
     static func popEntries(_ c: CommandContext, _ z: inout Collection, max: Bool, count: Int) throws(CommandError) -> [(ByteBuffer, Double)] {
         var items: [(ByteBuffer, Double)] = []
+        guard count > 0 else { return items }
         try walk(c, z, reverse: max) { s, m in
             items.append((m, s))
             return items.count < count
@@ -569,6 +588,17 @@ enum ZSetCommands {
         let numkeys = try c.integer(first)
         guard numkeys >= 1 else { throw CommandError("ERR at least 1 input key is needed for '\(command)' command") }
         guard numkeys <= c.args.count - first - 1 else { throw .syntax }
+        // Inputs (checked before any option, as Redis does) may be sorted sets or plain sets (members scored 1), as in Redis.
+        var inputs: [[(ByteBuffer, Double)]?] = []
+        for i in 0..<numkeys {
+            let key = c.arg(first + 1 + i)
+            guard let r = try c.lookup(key) else { inputs.append(nil); continue }
+            switch r.type {
+            case .zset: inputs.append(try entries(c, try c.lookupCollection(key, .zset)!))
+            case .set: inputs.append(try c.allElements(try c.lookupCollection(key, .set)!).map { ($0.0, 1.0) })
+            default: throw .wrongType
+            }
+        }
         var weights = [Double](repeating: 1, count: numkeys)
         enum Aggregate { case sum, min, max }
         var aggregate = Aggregate.sum
@@ -593,16 +623,12 @@ enum ZSetCommands {
                 throw .syntax
             }
         }
-        // Inputs may be sorted sets or plain sets (members scored 1), as in Redis.
-        var inputs: [[(ByteBuffer, Double)]?] = []
-        for i in 0..<numkeys {
-            let key = c.arg(first + 1 + i)
-            guard let r = try c.lookup(key) else { inputs.append(nil); continue }
-            switch r.type {
-            case .zset: inputs.append(try entries(c, try c.lookupCollection(key, .zset)!))
-            case .set: inputs.append(try c.allElements(try c.lookupCollection(key, .set)!).map { ($0.0, 1.0) })
-            default: throw .wrongType
-            }
+        if op != .diff {
+            // Like Redis, combine from the smallest input up (a stable sort, so the
+            // sums add in the same order and round the same way); weights follow.
+            let order = inputs.indices.sorted { (inputs[$0]?.count ?? 0) < (inputs[$1]?.count ?? 0) }
+            inputs = order.map { inputs[$0] }
+            weights = order.map { weights[$0] }
         }
         func combine(_ a: Double, _ b: Double) -> Double {
             switch aggregate {
@@ -657,10 +683,20 @@ enum ZSetCommands {
     }
 
     static func zintercard(_ c: inout CommandContext) throws(CommandError) {
-        let numError = CommandError("ERR numkeys should be greater than 0")
-        let numkeys = try c.integer(1, or: numError)
-        guard numkeys >= 1 else { throw numError }
-        guard numkeys <= c.args.count - 2 else { throw CommandError("ERR Number of keys can't be greater than number of args") }
+        let numkeys = try c.integer(1)
+        guard numkeys >= 1 else { throw CommandError("ERR at least 1 input key is needed for 'zintercard' command") }
+        guard numkeys <= c.args.count - 2 else { throw .syntax }
+        // Key types are checked before LIMIT, as Redis does.
+        var sets: [Set<ByteBuffer>?] = []
+        for i in 0..<numkeys {
+            let key = c.arg(2 + i)
+            guard let r = try c.lookup(key) else { sets.append(nil); continue }
+            switch r.type {
+            case .zset: sets.append(Set(try entries(c, try c.lookupCollection(key, .zset)!).map { $0.0 }))
+            case .set: sets.append(Set(try c.allElements(try c.lookupCollection(key, .set)!).map { $0.0 }))
+            default: throw .wrongType
+            }
+        }
         var limit = 0
         var j = 2 + numkeys
         while j < c.args.count {
@@ -671,16 +707,6 @@ enum ZSetCommands {
                 j += 2
             } else {
                 throw .syntax
-            }
-        }
-        var sets: [Set<ByteBuffer>?] = []
-        for i in 0..<numkeys {
-            let key = c.arg(2 + i)
-            guard let r = try c.lookup(key) else { sets.append(nil); continue }
-            switch r.type {
-            case .zset: sets.append(Set(try entries(c, try c.lookupCollection(key, .zset)!).map { $0.0 }))
-            case .set: sets.append(Set(try c.allElements(try c.lookupCollection(key, .set)!).map { $0.0 }))
-            default: throw .wrongType
             }
         }
         guard sets.allSatisfy({ $0 != nil }) else { return c.out.writeIntegerReply(0) }

@@ -95,6 +95,13 @@ public final class HotCache {
         mask = 1023
     }
 
+    /// CONFIG RESETSTAT.
+    public func resetStats() {
+        hits = 0
+        misses = 0
+        evictions = 0
+    }
+
     public func setCapacity(_ bytes: Int) {
         capacity = bytes
         evictIfNeeded()

@@ -79,13 +79,34 @@ public final class LMDBEnvironment {
     /// contents (the map is read-only: writes go through pwrite), so this only
     /// moves file pages out of the process's resident set.
     public func releaseMappedPages() {
-        var i = MDB_envinfo()
-        mdb_env_info(handle, &i)
-        guard let base = i.me_mapaddr else { return }
-        var s = MDB_stat()
-        mdb_env_stat(handle, &s)
-        let used = (i.me_last_pgno + 1) * Int(s.ms_psize)
-        _ = madvise(base, min(used, i.me_mapsize), MADV_DONTNEED)
+        guard let region = mapRegion() else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: region.lowerBound), region.count, MADV_DONTNEED)
+    }
+
+    /// Where the data file is mapped. LMDB reports `me_mapaddr` only for
+    /// MDB_FIXEDMAP environments, so the mapping is looked up in /proc/self/maps
+    /// (once: the map never moves while the environment is open).
+    private var cachedRegion: Range<UInt>?
+
+    private func mapRegion() -> Range<UInt>? {
+        if let cachedRegion { return cachedRegion }
+        var cpath: UnsafePointer<CChar>? = nil
+        guard mdb_env_get_path(handle, &cpath) == 0, let cpath else { return nil }
+        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard realpath(cpath, &resolved) != nil else { return nil }
+        let dataFile = String(cString: resolved) + "/data.mdb"
+        guard let f = fopen("/proc/self/maps", "r") else { return nil }
+        defer { fclose(f) }
+        var line = [CChar](repeating: 0, count: 4096)
+        while fgets(&line, Int32(line.count), f) != nil {
+            let text = String(cString: line).trimmingSuffixNewline()
+            guard text.hasSuffix(" " + dataFile) else { continue }
+            let range = text.prefix { $0 != " " }.split(separator: "-")
+            guard range.count == 2, let lo = UInt(range[0], radix: 16), let hi = UInt(range[1], radix: 16) else { continue }
+            cachedRegion = lo..<hi
+            return cachedRegion
+        }
+        return nil
     }
 
     public func info() -> Info {
@@ -251,5 +272,13 @@ public final class LMDBCursor {
     /// after the deleted one (LMDB marks the cursor rather than advancing it).
     public func deleteCurrent() throws(LMDBError) {
         try check(mdb_cursor_del(handle, 0))
+    }
+}
+
+extension String {
+    func trimmingSuffixNewline() -> String {
+        var s = self
+        while s.hasSuffix("\n") { s.removeLast() }
+        return s
     }
 }

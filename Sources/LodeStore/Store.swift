@@ -9,7 +9,10 @@ public struct StoreError: Error, CustomStringConvertible {
     /// The reply text clients get when a write cannot be stored.
     public var replyText: String {
         if underlying.isMapFull { return "OOM command not allowed: the database reached lmdb-map-size; the write was not applied" }
-        if underlying.isDiskFull { return "MISCONF Lode cannot write to disk (\(underlying.description)); the write was not applied, stored data is intact" }
+        // LMDB reports a short write (what a nearly full disk gives) as EIO.
+        if underlying.isDiskFull || underlying.code == EIO {
+            return "MISCONF Lode cannot write to disk (\(underlying.description)); the write was not applied, stored data is intact"
+        }
         return "ERR storage error (\(underlying.description)); the write was not applied"
     }
 }

@@ -7,6 +7,12 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "large: writes and reads back a dataset of over 1 GB (test_large_dataset.py); "
+        "runs by default, deselect with -m 'not large'")
+
+
 @pytest.fixture
 def lode():
     """A fresh Lode server on a free port with its own data directory."""
