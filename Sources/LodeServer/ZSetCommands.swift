@@ -635,8 +635,9 @@ enum ZSetCommands {
             case .sum:
                 let s = a + b
                 return s.isNaN ? 0 : s  // Redis turns inf + -inf into 0
-            case .min: return Swift.min(a, b)
-            case .max: return Swift.max(a, b)
+            // As C's `val < target ? val : target`: a NaN value leaves the target.
+            case .min: return b < a ? b : a
+            case .max: return b > a ? b : a
             }
         }
         func weighted(_ s: Double, _ w: Double) -> Double {
@@ -660,7 +661,9 @@ enum ZSetCommands {
                     var acc = weighted(s, weights[smallest])
                     for i in inputs.indices where i != smallest {
                         guard let o = maps[i][m] else { continue outer }
-                        acc = combine(acc, weighted(o, weights[i]))
+                        // Only the first input's weighted score is cleaned of NaN in
+                        // Redis's ZINTER; a later NaN (0 × inf) makes the sum 0.
+                        acc = combine(acc, o * weights[i])
                     }
                     result[m] = acc
                     order.append(m)
