@@ -123,7 +123,7 @@ extension Configuration {
             c.dir = args[0]
             return nil
         }),
-        intOption("databases", mutable: false, range: 1...256, \.databases),
+        intOption("databases", mutable: false, range: 1...255, \.databases),
         enumOption("appendfsync", mutable: true, values: ["everysec", "always", "no"],
                    get: { $0.appendFsync.rawValue }, set: { $0.appendFsync = FsyncPolicy(rawValue: $1)! }),
         intOption("cache-max-memory", mutable: true, range: 1 << 20...Int.max, memory: true, \.cacheMaxMemory),

@@ -119,8 +119,29 @@ extension Store {
         return false
     }
 
+    /// Elements live in the hot cache too, under a namespace no user database
+    /// uses (physical database 255) and a key of `version · name`: hot elements
+    /// of a large collection are served from memory like hot keys.
+    static let elementNamespace: UInt8 = 255
+
+    private func elementCacheKey(_ version: UInt64, _ sub: ByteBuffer) -> ByteBuffer {
+        var k = ByteBuffer()
+        k.reserveCapacity(8 + sub.readableBytes)
+        k.writeInteger(version)
+        k.writeImmutableBuffer(sub)
+        return k
+    }
+
     /// An element's value, or nil.
     public func element(version: UInt64, _ sub: ByteBuffer) throws -> ByteBuffer? {
+        let ck = elementCacheKey(version, sub)
+        if let hit = cache.get(db: Self.elementNamespace, key: ck) { return hit.value }
+        let value = try elementFromDisk(version: version, sub)
+        if let value { cache.put(db: Self.elementNamespace, key: ck, Record(value: value)) }
+        return value
+    }
+
+    private func elementFromDisk(version: UInt64, _ sub: ByteBuffer) throws -> ByteBuffer? {
         do {
             let txn = try currentReadTxn()
             var k: [UInt8] = []
@@ -168,6 +189,7 @@ extension Store {
         }
         writeCount += 1
         if logging { commitLog.append(.setElement(version: version, sub: sub, value: value)) }
+        cache.put(db: Self.elementNamespace, key: elementCacheKey(version, sub), Record(value: value))
         return !existed
     }
 
@@ -184,6 +206,7 @@ extension Store {
         }
         writeCount += 1
         if logging { commitLog.append(.removeElement(version: version, sub: sub)) }
+        cache.remove(db: Self.elementNamespace, key: elementCacheKey(version, sub))
         return true
     }
 

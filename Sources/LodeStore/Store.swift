@@ -76,7 +76,7 @@ public final class Store {
     private var scratch2: [UInt8] = []
 
     public init(options: Options) throws {
-        precondition(options.databases >= 1 && options.databases <= 256)
+        precondition(options.databases >= 1 && options.databases <= 255)  // 255: the element cache's namespace
         databases = options.databases
         env = try LMDBEnvironment(path: options.path, options: .init(mapSize: options.mapSize))
         cache = HotCache(capacity: options.cacheBytes, policy: options.cachePolicy)
