@@ -28,7 +28,14 @@ enum IntrospectionCommands {
         guard let r = try peek(c, c.arg(2)) else { return c.out.writeNull(c.resp) }
         // Redis's rules for strings: integers that fit a long are "int", short
         // strings "embstr" (≤ 44 bytes), the rest "raw".
-        guard r.type == .string else { return c.out.writeBulk(string: "hashtable") }
+        // Collections: the name of Redis's large-collection encoding, which is what
+        // Lode's element-per-entry layout resembles.
+        switch r.type {
+        case .string: break
+        case .list: return c.out.writeBulk(string: "quicklist")
+        case .zset: return c.out.writeBulk(string: "skiplist")
+        case .hash, .set: return c.out.writeBulk(string: "hashtable")
+        }
         let v = r.value
         if v.readableBytes <= 20, parseInteger(v, at: v.readerIndex, length: v.readableBytes) != nil {
             c.out.writeBulk(string: "int")
