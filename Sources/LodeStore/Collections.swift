@@ -278,25 +278,29 @@ extension Store {
         let txn = try beginWrite()
         var removed = 0
         do {
-            let garbage = try LMDBCursor(txn, garbageDB)
-            guard try garbage.first() else {
-                garbagePending = false
-                return 0
-            }
-            let prefix: [UInt8] = garbage.withCurrent { k, _ in Array(k) }
-            garbage.close()
-            for db in [subkeysDB, zscoresDB] {
-                let cursor = try LMDBCursor(txn, db)
-                var positioned = try prefix.withUnsafeBytes { try cursor.seek(atLeast: $0) }
-                while positioned && removed < limit && cursor.withCurrent({ k, _ in k.starts(with: prefix) }) {
-                    try cursor.deleteCurrent()
-                    removed += 1
-                    positioned = try cursor.next()  // after a delete, NEXT yields the following entry
+            // Version after version, until the budget is spent or nothing is left.
+            while removed < limit {
+                let garbage = try LMDBCursor(txn, garbageDB)
+                guard try garbage.first() else {
+                    garbagePending = false
+                    break
+                }
+                let prefix: [UInt8] = garbage.withCurrent { k, _ in Array(k) }
+                garbage.close()
+                for db in [subkeysDB, zscoresDB] {
+                    let cursor = try LMDBCursor(txn, db)
+                    var positioned = try prefix.withUnsafeBytes { try cursor.seek(atLeast: $0) }
+                    while positioned && removed < limit && cursor.withCurrent({ k, _ in k.starts(with: prefix) }) {
+                        try cursor.deleteCurrent()
+                        removed += 1
+                        positioned = try cursor.next()  // after a delete, NEXT yields the following entry
+                    }
+                    if removed >= limit { break }
                 }
                 if removed >= limit { break }
-            }
-            if removed < limit {
+                // Every element of this version is gone: forget the version.
                 try prefix.withUnsafeBytes { _ = try txn.delete(garbageDB, key: $0) }
+                removed += 1
             }
         } catch {
             throw fail(error)

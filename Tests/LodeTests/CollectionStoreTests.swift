@@ -62,7 +62,7 @@ final class CollectionStoreTests: XCTestCase {
             steps += 1
         }
         _ = store.endTurn()
-        XCTAssertEqual(steps, 5)
+        XCTAssertEqual(steps, 6)  // five batches of 1,000 elements, then the version record
         XCTAssertEqual(try store.elementEntryCount(), 0)
         XCTAssertEqual(try store.garbageCount(), 0)
     }
@@ -76,6 +76,22 @@ final class CollectionStoreTests: XCTestCase {
         try store.put(db: 0, key: b("h"), record: Record(value: b("now a string")))
         XCTAssertEqual(try store.garbageCount(), 1)
         _ = store.endTurn()
+    }
+
+    func testOneSweepReclaimsManySmallCollections() throws {
+        for i in 0..<300 {
+            let v = store.newVersion()
+            for j in 0..<3 { try store.setElement(version: v, b("f\(j)"), value: b("x")) }
+            try store.put(db: 0, key: b("h\(i)"), record: Record(type: .hash, expireAt: 0, meta: CollectionMeta(version: v, size: 3)))
+        }
+        _ = store.endTurn()
+        for i in 0..<300 { try store.delete(db: 0, key: b("h\(i)")) }
+        _ = store.endTurn()
+        XCTAssertEqual(try store.garbageCount(), 300)
+        XCTAssertEqual(try store.sweepGarbage(limit: 2000), 1200)  // 900 elements + 300 version records
+        _ = store.endTurn()
+        XCTAssertEqual(try store.garbageCount(), 0)
+        XCTAssertEqual(try store.elementEntryCount(), 0)
     }
 
     func testRenameKeepsElements() throws {
