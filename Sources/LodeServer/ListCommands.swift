@@ -142,9 +142,26 @@ enum ListCommands {
         guard let l = try c.lookupCollection(c.arg(1), .list), let (s, e) = normalize(start, end, size: l.meta.size) else {
             return c.out.writeArrayHeader(0)
         }
-        let items = try range(c, l, from: s, count: e - s + 1)
-        c.out.writeArrayHeader(items.count)
-        for v in items { c.out.writeBulk(v) }
+        // Positions are dense, so the count is known up front and each element is
+        // written straight from the database page.
+        let count = e - s + 1
+        c.out.writeArrayHeader(count)
+        var written = 0
+        let first = name(l.meta.head &+ UInt64(s))
+        let after = c.store.position(before: first, version: l.meta.version)
+        var out = c.out
+        c.out = ByteBuffer()
+        do {
+            _ = try c.store.elementsRaw(version: l.meta.version, after: after, limit: count) { _, v in
+                out.writeBulk(bytes: v)
+                written += 1
+                return written < count
+            }
+        } catch {
+            c.out = out
+            throw c.storeFailure(error)
+        }
+        c.out = out
     }
 
     static func lindex(_ c: inout CommandContext) throws(CommandError) {

@@ -212,44 +212,54 @@ extension Store {
 
     /// Visits the elements of a collection in sub-key order, starting after the
     /// opaque position `after` (nil = first); `visit` returns false to stop.
-    /// Returns the position of the last visited element, or nil at the end.
+    /// Returns the position of the last visited element when stopped early or
+    /// when `limit` elements were visited and more remain, else nil.
     public func elements(version: UInt64, after: [UInt8]? = nil, limit: Int = Int.max,
                          _ visit: (_ name: ByteBuffer, _ value: ByteBuffer) -> Bool) throws -> [UInt8]? {
+        try elementsRaw(version: version, after: after, limit: limit) { n, v in
+            visit(ByteBuffer(bytes: n), ByteBuffer(bytes: v))
+        }
+    }
+
+    /// `elements` without copies: the bytes are valid only inside `visit` (for
+    /// replies written straight from the database pages, e.g. LRANGE).
+    public func elementsRaw(version: UInt64, after: [UInt8]? = nil, limit: Int = Int.max,
+                            _ visit: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool) throws -> [UInt8]? {
         do {
             let txn = try currentReadTxn()
             let cursor = try LMDBCursor(txn, subkeysDB)
-            var prefix: [UInt8] = []
-            KeyEncoding.appendBigEndian(version, to: &prefix)
+            let versionBE = version.bigEndian
+            func inCollection(_ k: UnsafeRawBufferPointer) -> Bool {
+                k.count >= 9 && k.loadUnaligned(as: UInt64.self) == versionBE
+            }
             var positioned: Bool
             if let after {
                 positioned = try after.withUnsafeBytes { try cursor.seek(atLeast: $0) }
                 if positioned, cursor.withCurrent({ k, _ in k.elementsEqual(after) }) { positioned = try cursor.next() }
             } else {
+                var prefix: [UInt8] = []
+                KeyEncoding.appendBigEndian(version, to: &prefix)
                 positioned = try prefix.withUnsafeBytes { try cursor.seek(atLeast: $0) }
             }
             var seen = 0
-            var last: [UInt8]? = nil
-            while positioned && seen < limit {
+            while positioned {
+                var member = true
                 let go: Bool = cursor.withCurrent { k, v in
-                    guard k.count >= 9, k.starts(with: prefix) else { return false }
-                    let name: ByteBuffer, value: ByteBuffer
-                    if k[8] == 0 {
-                        name = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: k[9...]))
-                        value = ByteBuffer(bytes: v)
-                    } else {
-                        let n = Int(KeyEncoding.readBigEndian32(v, at: 0))
-                        name = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: v[4..<(4 + n)]))
-                        value = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: v[(4 + n)...]))
-                    }
-                    last = Array(k)
-                    return visit(name, value)
+                    guard inCollection(k) else { member = false; return false }
+                    if k[8] == 0 { return visit(UnsafeRawBufferPointer(rebasing: k[9...]), v) }
+                    let n = Int(KeyEncoding.readBigEndian32(v, at: 0))
+                    return visit(UnsafeRawBufferPointer(rebasing: v[4..<(4 + n)]), UnsafeRawBufferPointer(rebasing: v[(4 + n)...]))
                 }
-                if last == nil || !go { return go ? nil : last }
+                if !member { return nil }
                 seen += 1
+                if !go || seen >= limit {
+                    let position = cursor.withCurrent { k, _ in Array(k) }
+                    if !go { return position }
+                    return try cursor.next() && cursor.withCurrent({ k, _ in inCollection(k) }) ? position : nil
+                }
                 positioned = try cursor.next()
-                if positioned && !cursor.withCurrent({ k, _ in k.starts(with: prefix) }) { positioned = false }
             }
-            return positioned ? last : nil
+            return nil
         } catch {
             throw StoreError(underlying: error as? LMDBError ?? LMDBError(-1))
         }
