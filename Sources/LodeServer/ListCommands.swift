@@ -302,27 +302,8 @@ enum ListCommands {
 
     /// Parses `numkeys key... LEFT|RIGHT [COUNT n]` from argument `first`.
     static func parseMultiPop(_ c: CommandContext, first: Int) throws(CommandError) -> (keys: [ByteBuffer], left: Bool, count: Int) {
-        let numError = CommandError("ERR numkeys should be greater than 0")
-        let numkeys = try c.integer(first, or: numError)
-        guard numkeys > 0 else { throw numError }
-        guard numkeys <= c.args.count - first - 2 else { throw .syntax }
-        let keys = (0..<numkeys).map { c.arg(first + 1 + $0) }
-        let left = try side(c, first + 1 + numkeys)
-        var count = 1
-        var j = first + 2 + numkeys
-        var sawCount = false
-        while j < c.args.count {
-            if c.argIs(j, "count") && j + 1 < c.args.count && !sawCount {
-                let e = CommandError("ERR count should be greater than 0")
-                count = try c.integer(j + 1, or: e)
-                guard count > 0 else { throw e }
-                sawCount = true
-                j += 2
-            } else {
-                throw .syntax
-            }
-        }
-        return (keys, left, count)
+        let (keys, first, count) = try MultiPop.parse(c, first: first, ends: ("left", "right"))
+        return (keys, first, count)
     }
 
     /// Pops up to `count` from the first non-empty list; writes [key, [elements]].
@@ -345,5 +326,33 @@ enum ListCommands {
     static func lmpop(_ c: inout CommandContext) throws(CommandError) {
         let (keys, left, count) = try parseMultiPop(c, first: 1)
         if try !popFirstNonEmpty(&c, keys: keys, left: left, count: count) { c.out.writeNullArray(c.resp) }
+    }
+}
+
+/// The `numkeys key... <end> [COUNT n]` tail shared by LMPOP, BLMPOP, ZMPOP and
+/// BZMPOP, with Redis's error texts.
+enum MultiPop {
+    /// Returns the keys, whether the first of `ends` was named, and the count.
+    static func parse(_ c: CommandContext, first: Int, ends: (StaticString, StaticString)) throws(CommandError) -> ([ByteBuffer], Bool, Int) {
+        let numError = CommandError("ERR numkeys should be greater than 0")
+        let numkeys = try c.integer(first, or: numError)
+        guard numkeys > 0 else { throw numError }
+        guard numkeys <= c.args.count - first - 2 else { throw .syntax }
+        let keys = (0..<numkeys).map { c.arg(first + 1 + $0) }
+        let w = first + 1 + numkeys
+        let isFirst: Bool
+        if c.argIs(w, ends.0) { isFirst = true } else if c.argIs(w, ends.1) { isFirst = false } else { throw .syntax }
+        var count = 1
+        var j = w + 1
+        var sawCount = false
+        while j < c.args.count {
+            guard c.argIs(j, "count") && j + 1 < c.args.count && !sawCount else { throw .syntax }
+            let e = CommandError("ERR count should be greater than 0")
+            count = try c.integer(j + 1, or: e)
+            guard count > 0 else { throw e }
+            sawCount = true
+            j += 2
+        }
+        return (keys, isFirst, count)
     }
 }

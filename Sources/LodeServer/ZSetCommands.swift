@@ -514,29 +514,8 @@ enum ZSetCommands {
 
     /// `numkeys key... MIN|MAX [COUNT n]` from argument `first`.
     static func parseMultiPop(_ c: CommandContext, first: Int) throws(CommandError) -> (keys: [ByteBuffer], max: Bool, count: Int) {
-        let numError = CommandError("ERR numkeys should be greater than 0")
-        let numkeys = try c.integer(first, or: numError)
-        guard numkeys > 0 else { throw numError }
-        guard numkeys <= c.args.count - first - 2 else { throw .syntax }
-        let keys = (0..<numkeys).map { c.arg(first + 1 + $0) }
-        let w = first + 1 + numkeys
-        let max: Bool
-        if c.argIs(w, "min") { max = false } else if c.argIs(w, "max") { max = true } else { throw .syntax }
-        var count = 1
-        var j = w + 1
-        var sawCount = false
-        while j < c.args.count {
-            if c.argIs(j, "count") && j + 1 < c.args.count && !sawCount {
-                let e = CommandError("ERR count should be greater than 0")
-                count = try c.integer(j + 1, or: e)
-                guard count > 0 else { throw e }
-                sawCount = true
-                j += 2
-            } else {
-                throw .syntax
-            }
-        }
-        return (keys, max, count)
+        let (keys, min, count) = try MultiPop.parse(c, first: first, ends: ("min", "max"))
+        return (keys, !min, count)
     }
 
     static func popFirstNonEmpty(_ c: inout CommandContext, keys: [ByteBuffer], max: Bool, count: Int) throws(CommandError) -> Bool {

@@ -95,23 +95,7 @@ public final class Store {
             throw LMDBError(-30_000)  // reported by the caller with the versions
         }
         if format == nil { try Self.putString(txn, infoDB, "format", Self.formatVersion) }
-        var counts = [Int](repeating: 0, count: 256)
-        var expires = [Int](repeating: 0, count: 256)
-        if let raw: [UInt8] = try Self.getBytes(txn, infoDB, "counts"), raw.count == 256 * 16 {
-            raw.withUnsafeBytes { r in
-                for i in 0..<256 {
-                    counts[i] = Int(KeyEncoding.readBigEndian(r, at: i * 16))
-                    expires[i] = Int(KeyEncoding.readBigEndian(r, at: i * 16 + 8))
-                }
-            }
-        }
-        keyCounts = counts
-        expireCounts = expires
-        if let raw: [UInt8] = try Self.getBytes(txn, infoDB, "dbmap"), raw.count == 256 {
-            dbMap = raw
-        } else {
-            dbMap = (0...255).map { UInt8($0) }
-        }
+        (keyCounts, expireCounts, dbMap) = try Self.readCounters(txn, infoDB)
         if let raw: [UInt8] = try Self.getBytes(txn, infoDB, "seq"), raw.count == 8 {
             committedSequence = raw.withUnsafeBytes { KeyEncoding.readBigEndian($0, at: 0) }
         }
@@ -221,10 +205,15 @@ public final class Store {
 
     private func reloadCounters() {
         countsDirty = false
-        guard let t = try? currentReadTxn() else { return }
+        guard let t = try? currentReadTxn(), let loaded = try? Self.readCounters(t, infoDB) else { return }
+        (keyCounts, expireCounts, dbMap) = loaded
+    }
+
+    /// The persisted key counts, expiry counts and database map (as of `txn`).
+    private static func readCounters(_ txn: LMDBTransaction, _ infoDB: LMDBDatabase) throws -> ([Int], [Int], [UInt8]) {
         var counts = [Int](repeating: 0, count: 256)
         var expires = [Int](repeating: 0, count: 256)
-        if let raw: [UInt8] = try? Self.getBytes(t, infoDB, "counts"), raw.count == 256 * 16 {
+        if let raw: [UInt8] = try getBytes(txn, infoDB, "counts"), raw.count == 256 * 16 {
             raw.withUnsafeBytes { r in
                 for i in 0..<256 {
                     counts[i] = Int(KeyEncoding.readBigEndian(r, at: i * 16))
@@ -232,9 +221,9 @@ public final class Store {
                 }
             }
         }
-        keyCounts = counts
-        expireCounts = expires
-        if let raw: [UInt8] = try? Self.getBytes(t, infoDB, "dbmap"), raw.count == 256 { dbMap = raw } else { dbMap = (0...255).map { UInt8($0) } }
+        var map = (0...255).map { UInt8($0) }
+        if let raw: [UInt8] = try getBytes(txn, infoDB, "dbmap"), raw.count == 256 { map = raw }
+        return (counts, expires, map)
     }
 
     public enum TurnResult: Equatable {
