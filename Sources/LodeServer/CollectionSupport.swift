@@ -9,6 +9,9 @@ struct Collection {
     var expireAt: Int64
     let type: ValueType
     let existed: Bool
+    /// The metadata as stored, to skip rewriting it when nothing in it changed
+    /// (an HSET of an existing field, LSET, a ZADD that only moves a score).
+    var stored: (CollectionMeta, Int64)? = nil
 }
 
 extension CommandContext {
@@ -23,7 +26,7 @@ extension CommandContext {
             if client.retryingBlocked { return nil }
             throw .wrongType
         }
-        return Collection(meta: meta, expireAt: r.expireAt, type: type, existed: true)
+        return Collection(meta: meta, expireAt: r.expireAt, type: type, existed: true, stored: (meta, r.expireAt))
     }
 
     /// The collection to modify: the existing one, or a new empty one (stored only
@@ -38,6 +41,11 @@ extension CommandContext {
     func save(_ key: ByteBuffer, _ c: Collection, db: UInt8? = nil) throws(CommandError) {
         if c.meta.size <= 0 {
             if c.existed { try delete(key, db: db) }
+            return
+        }
+        if let (meta, expireAt) = c.stored, meta == c.meta, expireAt == c.expireAt {
+            // Unchanged metadata; a waiter on a list or sorted set still gets a look.
+            if c.type == .list || c.type == .zset { server.keyTouched(db ?? self.db, key) }
             return
         }
         try put(key, Record(type: c.type, expireAt: c.expireAt, meta: c.meta), db: db)
