@@ -99,6 +99,13 @@ extension CommandContext {
         return copy
     }
 
+    /// `[0, []]`: a finished (or empty) scan.
+    mutating func writeEmptyScan() {
+        out.writeArrayHeader(2)
+        out.writeBulk(string: "0")
+        out.writeArrayHeader(0)
+    }
+
     /// SCAN-style iteration over a collection: HSCAN, SSCAN.
     mutating func scanElements(_ c: Collection?, cursorArg: Int, withValues: Bool) throws(CommandError) {
         guard let cursor = KeyCommands.parseCursor(bytes(cursorArg)) else { throw CommandError("ERR invalid cursor") }
@@ -124,12 +131,7 @@ extension CommandContext {
         if let c {
             var after: [UInt8]? = nil
             if cursor != 0 {
-                guard let p = server.scanCursors[cursor] else {
-                    out.writeArrayHeader(2)
-                    out.writeBulk(string: "0")
-                    out.writeArrayHeader(0)
-                    return
-                }
+                guard let p = server.scanCursors[cursor] else { return writeEmptyScan() }
                 after = p
             }
             do {

@@ -162,9 +162,7 @@ enum HashCommands {
     static func hscan(_ c: inout CommandContext) throws(CommandError) {
         guard KeyCommands.parseCursor(c.bytes(2)) != nil else { throw CommandError("ERR invalid cursor") }
         guard let h = try c.lookupCollection(c.arg(1), .hash) else {
-            c.out.writeArrayHeader(2)
-            c.out.writeBulk(string: "0")
-            return c.out.writeArrayHeader(0)
+            return c.writeEmptyScan()
         }
         try c.scanElements(h, cursorArg: 2, withValues: true)
     }

@@ -195,9 +195,7 @@ enum SetCommands {
     static func sscan(_ c: inout CommandContext) throws(CommandError) {
         guard KeyCommands.parseCursor(c.bytes(2)) != nil else { throw CommandError("ERR invalid cursor") }
         guard let s = try c.lookupCollection(c.arg(1), .set) else {
-            c.out.writeArrayHeader(2)
-            c.out.writeBulk(string: "0")
-            return c.out.writeArrayHeader(0)
+            return c.writeEmptyScan()
         }
         try c.scanElements(s, cursorArg: 2, withValues: false)
     }

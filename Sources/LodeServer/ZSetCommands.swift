@@ -700,9 +700,7 @@ enum ZSetCommands {
     static func zscan(_ c: inout CommandContext) throws(CommandError) {
         guard KeyCommands.parseCursor(c.bytes(2)) != nil else { throw CommandError("ERR invalid cursor") }
         guard let z = try c.lookupCollection(c.arg(1), .zset) else {
-            c.out.writeArrayHeader(2)
-            c.out.writeBulk(string: "0")
-            return c.out.writeArrayHeader(0)
+            return c.writeEmptyScan()
         }
         // Element values are raw score bits: rewrite them as Redis's score text.
         let start = c.out.writerIndex
