@@ -99,6 +99,31 @@ extension CommandContext {
         return copy
     }
 
+    /// HDEL and SREM: removes the named elements, deletes an emptied key, and
+    /// replies with how many existed.
+    mutating func removeElements(_ type: ValueType) throws(CommandError) {
+        guard var coll = try lookupCollection(arg(1), type) else { return out.writeIntegerReply(0) }
+        var removed = 0
+        for i in 2..<args.count where try removeElement(&coll, arg(i)) { removed += 1 }
+        if removed > 0 { try save(arg(1), coll) }
+        out.writeIntegerReply(removed)
+    }
+
+    /// The `[LIMIT n]` tail of SINTERCARD and ZINTERCARD, from argument `from`;
+    /// 0 means no limit.
+    func intercardLimit(from: Int) throws(CommandError) -> Int {
+        var limit = 0
+        var j = from
+        while j < args.count {
+            guard argIs(j, "limit") && j + 1 < args.count else { throw .syntax }
+            let e = CommandError("ERR LIMIT can't be negative")
+            limit = try integer(j + 1, or: e)
+            guard limit >= 0 else { throw e }
+            j += 2
+        }
+        return limit
+    }
+
     /// `[0, []]`: a finished (or empty) scan.
     mutating func writeEmptyScan() {
         out.writeArrayHeader(2)

@@ -58,11 +58,7 @@ enum HashCommands {
     }
 
     static func hdel(_ c: inout CommandContext) throws(CommandError) {
-        guard var h = try c.lookupCollection(c.arg(1), .hash) else { return c.out.writeIntegerReply(0) }
-        var removed = 0
-        for i in 2..<c.args.count where try c.removeElement(&h, c.arg(i)) { removed += 1 }
-        if removed > 0 { try c.save(c.arg(1), h) }
-        c.out.writeIntegerReply(removed)
+        try c.removeElements(.hash)
     }
 
     static func hlen(_ c: inout CommandContext) throws(CommandError) {

@@ -219,10 +219,7 @@ enum KeyCommands {
         if cursor != 0 {
             guard let p = c.server.scanCursors[cursor] else {
                 // A cursor this server never handed out (or forgot): end the iteration.
-                c.out.writeArrayHeader(2)
-                c.out.writeBulk(string: "0")
-                c.out.writeArrayHeader(0)
-                return
+                return c.writeEmptyScan()
             }
             after = p
         }

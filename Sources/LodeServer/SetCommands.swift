@@ -35,11 +35,7 @@ enum SetCommands {
     }
 
     static func srem(_ c: inout CommandContext) throws(CommandError) {
-        guard var s = try c.lookupCollection(c.arg(1), .set) else { return c.out.writeIntegerReply(0) }
-        var removed = 0
-        for i in 2..<c.args.count where try c.removeElement(&s, c.arg(i)) { removed += 1 }
-        if removed > 0 { try c.save(c.arg(1), s) }
-        c.out.writeIntegerReply(removed)
+        try c.removeElements(.set)
     }
 
     static func members(_ c: CommandContext, _ s: Collection) throws(CommandError) -> [ByteBuffer] {
@@ -176,18 +172,7 @@ enum SetCommands {
         let numkeys = try c.integer(1, or: numError)
         guard numkeys >= 1 else { throw numError }
         guard numkeys <= c.args.count - 2 else { throw CommandError("ERR Number of keys can't be greater than number of args") }
-        var limit = 0
-        var j = 2 + numkeys
-        while j < c.args.count {
-            if c.argIs(j, "limit") && j + 1 < c.args.count {
-                let limitError = CommandError("ERR LIMIT can't be negative")
-                limit = try c.integer(j + 1, or: limitError)
-                guard limit >= 0 else { throw limitError }
-                j += 2
-            } else {
-                throw .syntax
-            }
-        }
+        let limit = try c.intercardLimit(from: 2 + numkeys)
         let result = try compute(c, .inter, try load(c, 2..<(2 + numkeys)), limit: limit)
         c.out.writeIntegerReply(result.count)
     }

@@ -679,18 +679,7 @@ enum ZSetCommands {
             default: throw .wrongType
             }
         }
-        var limit = 0
-        var j = 2 + numkeys
-        while j < c.args.count {
-            if c.argIs(j, "limit") && j + 1 < c.args.count {
-                let e = CommandError("ERR LIMIT can't be negative")
-                limit = try c.integer(j + 1, or: e)
-                guard limit >= 0 else { throw e }
-                j += 2
-            } else {
-                throw .syntax
-            }
-        }
+        let limit = try c.intercardLimit(from: 2 + numkeys)
         guard sets.allSatisfy({ $0 != nil }) else { return c.out.writeIntegerReply(0) }
         var inter = sets[0]!
         for s in sets.dropFirst() { inter.formIntersection(s!) }
