@@ -1,7 +1,12 @@
 import Foundation
-import LodeServer
+import LodeEngine
+import LodeNet
+import Logging
+import ServiceLifecycle
 
 // lode-server [path/to/lode.conf] [--option value ...], as redis-server.
+// The executable owns the process: arguments, logging, signals (SIGTERM and
+// SIGINT shut the service down gracefully through its service group).
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "--version" || arguments.first == "-v" {
     print("Lode server v=\(LodeVersion.lode) (Redis \(LodeVersion.redisCompatible) compatible)")
@@ -20,9 +25,19 @@ do {
     exit(1)
 }
 
+signal(SIGPIPE, SIG_IGN)
+let logger = RedisStyleLogHandler.logger(for: config)
+// The service group's own messages (service started, signal caught) are below notice.
+var groupLogger = logger
+groupLogger.logLevel = .warning
 let configFile = arguments.first.flatMap { $0.hasPrefix("--") ? nil : URL(fileURLWithPath: $0).path }
+let service = LodeService(config: config, configFile: configFile, logger: logger)
+let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+    gracefulShutdownSignals: [.sigterm, .sigint],
+    logger: groupLogger))
 do {
-    try LodeServer(config: config, configFile: configFile).run()
+    try await group.run()
 } catch {
     FileHandle.standardError.write("\(error)\n".data(using: .utf8)!)
     exit(1)

@@ -1,0 +1,92 @@
+/// Where a command's keys are, found from its key specifications exactly as
+/// Redis 7.0's `getKeysUsingKeySpecs` finds them. The one place that does this:
+/// WATCH, client-side tracking, ACL key patterns, COMMAND GETKEYS and (later)
+/// cluster slots all ask here.
+public struct KeyPosition: Sendable, Equatable {
+    /// Index into the arguments (0 is the command name).
+    public let index: Int
+    /// How the command uses the key (the flags of the spec that found it).
+    public let flags: KeySpecFlags
+
+    public init(index: Int, flags: KeySpecFlags) {
+        self.index = index
+        self.flags = flags
+    }
+}
+
+extension CommandDescription {
+    /// Whether the command has key arguments at all: a spec that is not `not_key`
+    /// (Redis's doesCommandHaveKeys; COMMAND GETKEYS asks first).
+    public var hasKeys: Bool { keySpecs.contains { !$0.flags.contains(.notKey) } }
+
+    /// The key positions in a call with `count` arguments (the name included);
+    /// `argument(i)` gives the bytes of argument `i`. Nil when a spec cannot be
+    /// applied (a keyword's keys run past the end, a key count that is not a
+    /// number): the call is malformed and the command will reply with its error.
+    /// Specs flagged `not_key` (channels, not keys) are skipped unless asked for.
+    public func keyPositions(count: Int, includeNotKeys: Bool = false,
+                             argument: (Int) -> [UInt8]) -> [KeyPosition]? {
+        var found: [KeyPosition] = []
+        for spec in keySpecs {
+            if spec.flags.contains(.notKey) && !includeNotKeys { continue }
+            let first: Int
+            switch spec.beginSearch {
+            case .index(let position):
+                first = position
+            case .keyword(let keyword, let startFrom):
+                guard let at = Self.find(keyword, startFrom: startFrom, count: count, argument: argument) else { continue }
+                first = at + 1
+            case .unknown:
+                return nil
+            }
+            guard let (start, last, step) = Self.range(spec.findKeys, first: first, count: count, argument: argument),
+                  start < count, last < count, last >= start, step > 0 else { return nil }
+            for i in stride(from: start, through: last, by: step) {
+                found.append(KeyPosition(index: i, flags: spec.flags))
+            }
+        }
+        return found
+    }
+
+    /// The index of `keyword` (case-insensitive) searched from `startFrom`
+    /// (negative: counted from the end, searching backwards), never the name.
+    private static func find(_ keyword: String, startFrom: Int, count: Int, argument: (Int) -> [UInt8]) -> Int? {
+        let wanted = Array(keyword.utf8).map(lower)
+        let forward = startFrom > 0
+        var i = forward ? startFrom : count + startFrom
+        while i >= 1 && i < count {
+            let arg = argument(i)
+            if arg.count == wanted.count && zip(arg, wanted).allSatisfy({ lower($0) == $1 }) { return i }
+            i += forward ? 1 : -1
+        }
+        return nil
+    }
+
+    private static func range(_ find: KeySpec.FindKeys, first: Int, count: Int,
+                              argument: (Int) -> [UInt8]) -> (Int, Int, Int)? {
+        switch find {
+        case .range(let lastKey, let step, let limit):
+            if lastKey >= 0 { return (first, first + lastKey, step) }
+            if limit == 0 { return (first, count + lastKey, step) }
+            // Only 1/limit of what follows are keys (lastKey is -1 here, as in Redis).
+            return (first, first + ((count - first) / limit + lastKey), step)
+        case .keynum(let keyNumIndex, let firstKey, let step):
+            let at = first + keyNumIndex
+            guard at < count, let n = parseCount(argument(at)), n >= 0 else { return nil }
+            let start = first + firstKey
+            return (start, start + n - 1, step)
+        case .unknown:
+            return nil
+        }
+    }
+
+    private static func lower(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b | 0x20 : b }
+
+    /// Redis's string2ll for the key count: optional '-', digits, no leading zeros.
+    private static func parseCount(_ bytes: [UInt8]) -> Int? {
+        let digits = bytes.first == UInt8(ascii: "-") ? bytes.dropFirst() : bytes[...]
+        guard !digits.isEmpty, digits.count <= 19, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+              digits.first != 48 || digits.count == 1 else { return nil }
+        return Int(String(decoding: bytes, as: UTF8.self))
+    }
+}

@@ -1,0 +1,188 @@
+import LodeRESP
+import LodeStore
+import NIOCore
+
+/// One client as the engine sees it: its state, its mode, and the reply buffer
+/// its commands write into. The network layer feeds it requests and sends what
+/// it has written; the engine never sees a channel.
+///
+/// Confined to the event loop.
+package final class ClientSession {
+    package let client: ClientState
+    let server: ServerState
+    let loop: EventLoop
+    /// Replies not yet handed to the network layer.
+    package private(set) var out: ByteBuffer
+    /// The settings the request decoder reads between requests.
+    package let input: RESPInputControl
+    /// Called when replies appear outside the session's own input (a blocked
+    /// command served by another client's push, a timeout) and when input that
+    /// waited may run again: the network layer flushes at the end of the turn and
+    /// resumes decoding.
+    package var onWake: (() -> Void)?
+
+    /// Where the first write of the open LMDB transaction began in `out`, and how
+    /// many commands ran since: if the turn's commit fails, those replies become errors.
+    package private(set) var rollbackMark: Int?
+    package private(set) var commandsSinceMark = 0
+    private var blockTimeout: Scheduled<Void>?
+    private let table = CommandTable.standard
+    private static let empty = ByteBuffer()
+
+    init(client: ClientState, server: ServerState, loop: EventLoop) {
+        self.client = client
+        self.server = server
+        self.loop = loop
+        out = ByteBufferAllocator().buffer(capacity: 1024)
+        input = RESPInputControl(maxBulkLength: server.config.protoMaxBulkLength)
+        input.unauthenticated = !client.authenticated
+    }
+
+    package var id: Int { client.id }
+    package var state: ConnectionState { client.connection }
+
+    // MARK: input
+
+    /// Runs one request (the network layer decodes; it stops while blocked or closing).
+    package func receive(_ args: [ByteBuffer]) {
+        guard client.connection.acceptsCommands else { return }
+        execute(args, retry: false)
+    }
+
+    /// A request broke the protocol: Redis replies with the error and closes.
+    package func protocolError(_ message: String) {
+        out.writeError("ERR Protocol error: \(message)")
+        server.logger.info("Protocol error (\(message)) from client: id=\(client.id) addr=\(client.address)")
+        closeAfterReply()
+    }
+
+    /// No more commands; the connection closes once its replies are sent.
+    package func closeAfterReply() {
+        if client.connection.closeAfterReply() { leaveWaitLists() }
+        input.paused = true
+    }
+
+    /// The channel is gone.
+    package func channelClosed() {
+        if client.connection.channelClosed() { leaveWaitLists() }
+        input.paused = true
+        server.disconnected(self)
+    }
+
+    /// Hands the replies written so far to the caller.
+    package func takeOutput(allocator: ByteBufferAllocator) -> ByteBuffer {
+        let taken = out
+        out = allocator.buffer(capacity: 1024)
+        return taken
+    }
+
+    // MARK: dispatch
+
+    private func execute(_ args: [ByteBuffer], retry: Bool) {
+        server.stats.totalCommandsProcessed += 1
+        let mark = out.writerIndex
+        let writesBefore = server.store.writeCount
+        defer {
+            if rollbackMark != nil {
+                commandsSinceMark += 1
+            } else if server.store.writeCount != writesBefore {
+                rollbackMark = mark
+                commandsSinceMark = 1
+            }
+        }
+        let command: Command, handler: CommandHandler
+        switch table.resolve(args) {
+        case .failure(let error):
+            out.writeErrorBytes(error.bytes)
+            return
+        case .success(let resolved):
+            (command, handler) = resolved
+        }
+        if !client.authenticated && !command.flags.contains(.noAuth) {
+            out.writeStaticString("-NOAUTH Authentication required.\r\n")
+            return
+        }
+        client.lastCommand = command.fullName
+        let now = currentTimeMillis()
+        server.store.cache.clock = UInt32(truncatingIfNeeded: now / 1000)  // for OBJECT IDLETIME
+        var ctx = CommandContext(args: args, client: client, server: server, out: out, now: now, command: command,
+                                 isBlockedRetry: retry)
+        out = Self.empty  // the context holds the only reference: no copy-on-write
+        do {
+            try handler(&ctx)
+        } catch {
+            ctx.out.writeError(error.text)
+        }
+        out = ctx.out
+        input.unauthenticated = !client.authenticated
+        input.maxBulkLength = server.config.protoMaxBulkLength
+        input.paused = !client.connection.acceptsCommands
+        if let request = ctx.blockRequest {
+            block(args, request)
+        } else if client.connection.isBlocked, client.connection.served() == .unregisterAndResume {
+            leaveWaitLists()
+        }
+        if !server.touchedKeys.isEmpty { server.blocking.serve(server) }
+    }
+
+    // MARK: blocking
+
+    private func block(_ args: [ByteBuffer], _ request: BlockRequest) {
+        switch client.connection.block(args: args, keys: request.keys, deadline: request.deadline) {
+        case .register(let deadline, let generation):
+            input.paused = true
+            server.blocking.add(client.id, keys: request.keys)
+            guard let deadline else { return }
+            let delay = TimeAmount.milliseconds(max(0, deadline - currentTimeMillis()))
+            blockTimeout = loop.scheduleTask(in: delay) { [weak self] in self?.timeoutFired(generation) }
+        case .stayBlocked, .ignore:
+            break
+        }
+    }
+
+    private func timeoutFired(_ generation: Int) {
+        guard client.connection.timeoutFired(generation: generation) == .replyTimedOut else { return }
+        out.writeNullArray(client.resp)
+        leaveWaitLists()
+        resume()
+    }
+
+    /// Runs the blocked command again (a key it waits on got data); returns
+    /// whether the client is still blocked.
+    func retryBlocked() -> Bool {
+        guard let blocked = client.connection.blockedCommand else {
+            server.blocking.remove(client.id)  // never leave a stale waiter to spin on
+            return false
+        }
+        execute(blocked.args, retry: true)
+        if !client.connection.isBlocked { resume() }
+        return client.connection.isBlocked
+    }
+
+    private func leaveWaitLists() {
+        blockTimeout?.cancel()
+        blockTimeout = nil
+        server.blocking.remove(client.id)
+    }
+
+    /// After being served or timing out: flush, then run the input that waited.
+    private func resume() {
+        input.paused = !client.connection.acceptsCommands
+        onWake?()
+    }
+
+    // MARK: turn bookkeeping
+
+    /// Replaces the replies of everything run since this turn's first write with
+    /// an error: the turn's transaction was not committed.
+    package func rollBackTurn(error: String) {
+        guard let mark = rollbackMark else { return }
+        out.moveWriterIndex(to: mark)
+        for _ in 0..<commandsSinceMark { out.writeError(error) }
+    }
+
+    package func clearRollbackMark() {
+        rollbackMark = nil
+        commandsSinceMark = 0
+    }
+}

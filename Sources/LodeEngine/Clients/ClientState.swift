@@ -1,0 +1,29 @@
+import LodeRESP
+
+/// Per-connection state, as Redis's `client` struct: selected database, protocol,
+/// authentication, name, and the figures CLIENT LIST reports.
+public final class ClientState {
+    let id: Int
+    var db = 0
+    var resp = RESPVersion.resp2
+    var authenticated: Bool
+    var name = ""
+    var libName = ""
+    var libVersion = ""
+    let address: String
+    let localAddress: String
+    let createdAt: Int64
+    var lastInteraction: Int64
+    var lastCommand = "NULL"
+    /// The connection's mode (normal, blocked, closing, …): one state machine.
+    var connection = ConnectionState()
+
+    init(id: Int, authenticated: Bool, address: String, localAddress: String, now: Int64) {
+        self.id = id
+        self.authenticated = authenticated
+        self.address = address
+        self.localAddress = localAddress
+        createdAt = now
+        lastInteraction = now
+    }
+}

@@ -1,0 +1,197 @@
+import LodeRESP
+import LodeStore
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Server introspection and administration: INFO, CONFIG, TIME, SHUTDOWN.
+enum ServerCommands {
+    /// Handlers by command name ("config|get" for a subcommand); the metadata
+    /// (arity, flags, keys, docs) comes from Redis's own data (LodeCommandSpec).
+    static let handlers: [String: CommandHandler] = [
+        "info": info,
+        "config|get": configGet,
+        "config|set": configSet,
+        "config|resetstat": { (c: inout CommandContext) throws(CommandError) in
+                c.server.stats = ServerStats()
+                c.store.cache.resetStats()
+                c.out.writeOK()
+            },
+        "time": time,
+        "shutdown": shutdown,
+    ]
+
+    // MARK: INFO
+
+    static func info(_ c: inout CommandContext) throws(CommandError) {
+        let defaults = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"]
+        var wanted = Set<String>()
+        if c.args.count == 1 {
+            wanted = Set(defaults)
+        } else {
+            for i in 1..<c.args.count {
+                let s = c.string(i).lowercased()
+                if s == "all" || s == "everything" || s == "default" { wanted.formUnion(defaults) } else { wanted.insert(s) }
+            }
+        }
+        var sections: [String] = []
+        for name in defaults where wanted.contains(name) {
+            sections.append(infoSection(name, &c))
+        }
+        c.out.writeVerbatim(sections.joined(separator: "\r\n"), version: c.resp)
+    }
+
+    static func human(_ bytes: Int) -> String {
+        let units = ["B", "K", "M", "G", "T"]
+        var v = Double(bytes)
+        var i = 0
+        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+        if i == 0 { return "\(bytes)B" }
+        let rounded = (v * 100).rounded() / 100
+        return "\(rounded)\(units[i])"
+    }
+
+    static func infoSection(_ name: String, _ c: inout CommandContext) -> String {
+        let s = c.server
+        let now = c.now
+        var lines: [String] = []
+        switch name {
+        case "server":
+            let uptime = Int(now - s.startedAt) / 1000
+            lines = ["# Server",
+                     "redis_version:\(LodeVersion.redisCompatible)",
+                     "lode_version:\(LodeVersion.lode)",
+                     "redis_git_sha1:00000000", "redis_git_dirty:0", "redis_build_id:0",
+                     "redis_mode:standalone", "os:Linux", "arch_bits:64", "multiplexing_api:epoll",
+                     "process_id:\(getpid())", "run_id:\(s.runID)",
+                     "tcp_port:\(s.config.port)", "server_time_usec:\(currentTimeMicros())",
+                     "uptime_in_seconds:\(uptime)", "uptime_in_days:\(uptime / 86400)",
+                     "hz:\(s.config.hz)", "executable:\(CommandLine.arguments.first ?? "")",
+                     "config_file:\(s.configFile ?? "")"]
+        case "clients":
+            lines = ["# Clients", "connected_clients:\(s.clients.count)", "maxclients:\(s.config.maxClients)",
+                     "blocked_clients:\(s.blockedCount)", "tracking_clients:0", "clients_in_timeout_table:0"]
+        case "memory":
+            // glibc's mallinfo is not visible to Swift: report the resident set, which is
+            // what the operator cares about (LMDB's mapped pages are shared file cache).
+            let rss = ProcessMemory.residentBytes(), heap = rss
+            let env = s.store.env.info()
+            lines = ["# Memory", "used_memory:\(heap)", "used_memory_human:\(human(heap))",
+                     "used_memory_rss:\(rss)", "used_memory_rss_human:\(human(rss))",
+                     "used_memory_rss_file:\(ProcessMemory.figures().fileBacked)",
+                     "maxmemory:0", "maxmemory_human:0B", "maxmemory_policy:noeviction", "mem_allocator:libc",
+                     "cache_used_bytes:\(s.store.cache.usedBytes)", "cache_max_bytes:\(s.store.cache.capacity)",
+                     "cache_keys:\(s.store.cache.count)", "cache_eviction_policy:\(s.store.cache.policy.rawValue)",
+                     "cache_ghost_keys:\(s.store.cache.ghostCount)",
+                     "lmdb_map_size:\(env.mapSize)", "lmdb_used_bytes:\((env.lastPage + 1) * env.pageSize)",
+                     "lmdb_element_entries:\((try? s.store.elementEntryCount()) ?? 0)",
+                     "lmdb_garbage_versions:\((try? s.store.garbageCount()) ?? 0)"]
+        case "persistence":
+            lines = ["# Persistence", "loading:0", "async_loading:0", "rdb_changes_since_last_save:0",
+                     "rdb_bgsave_in_progress:0", "bgsave_in_progress:0", "rdb_last_bgsave_status:ok",
+                     "aof_enabled:1", "aof_rewrite_in_progress:0", "aof_last_write_status:\(s.stats.storageErrors == 0 ? "ok" : "err")",
+                     "appendfsync:\(s.config.appendFsync.rawValue)", "lmdb_commits:\(s.stats.commits)",
+                     "lmdb_syncs:\(s.stats.syncs)", "storage_errors:\(s.stats.storageErrors)"]
+        case "stats":
+            let hits = s.store.cache.hits, misses = s.store.cache.misses
+            let ratio = hits + misses == 0 ? 0 : Double(hits) / Double(hits + misses)
+            lines = ["# Stats", "total_connections_received:\(s.stats.totalConnectionsReceived)",
+                     "total_commands_processed:\(s.stats.totalCommandsProcessed)", "instantaneous_ops_per_sec:0",
+                     "total_net_input_bytes:\(s.stats.totalNetInputBytes)", "total_net_output_bytes:\(s.stats.totalNetOutputBytes)",
+                     "rejected_connections:\(s.stats.rejectedConnections)", "expired_keys:\(s.stats.expiredKeys)",
+                     "evicted_keys:0", "keyspace_hits:\(s.stats.keyspaceHits)", "keyspace_misses:\(s.stats.keyspaceMisses)",
+                     "cache_hits:\(hits)", "cache_misses:\(misses)", "cache_evictions:\(s.store.cache.evictions)",
+                     "cache_hit_ratio:\(String(format3: ratio))"]
+        case "replication":
+            lines = ["# Replication", "role:master", "connected_slaves:0", "master_repl_offset:0"]
+        case "cpu":
+            var usage = rusage()
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+            let sys = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+            let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            lines = ["# CPU", "used_cpu_sys:\(String(format3: sys))", "used_cpu_user:\(String(format3: user))"]
+        case "keyspace":
+            lines = ["# Keyspace"]
+            for logical in 0..<s.store.databases {
+                let (keys, expires) = s.store.counts(db: s.store.physical(logical))
+                if keys > 0 { lines.append("db\(logical):keys=\(keys),expires=\(expires),avg_ttl=0") }
+            }
+        default:
+            return ""
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    // MARK: CONFIG
+
+    static func configGet(_ c: inout CommandContext) throws(CommandError) {
+        var seen = Set<String>()
+        var pairs: [(String, String)] = []
+        for i in 2..<c.args.count {
+            let pattern = c.bytes(i)
+            for o in Configuration.options where !seen.contains(o.name) && globMatch(pattern, Array(o.name.utf8), noCase: true) {
+                seen.insert(o.name)
+                pairs.append((o.name, o.get(c.server.config)))
+            }
+        }
+        c.out.writeMapHeader(pairs.count, c.resp)
+        for (k, v) in pairs {
+            c.out.writeBulk(string: k)
+            c.out.writeBulk(string: v)
+        }
+    }
+
+    static func configSet(_ c: inout CommandContext) throws(CommandError) {
+        guard c.args.count % 2 == 0 else { throw .wrongArity("config|set") }
+        var updated = c.server.config
+        var names = Set<String>()
+        for i in stride(from: 2, to: c.args.count, by: 2) {
+            let name = c.string(i).lowercased()
+            guard let option = Configuration.optionsByName[name], !names.contains(name) else {
+                if names.contains(name) {
+                    throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - duplicate parameter")
+                }
+                throw CommandError("ERR Unknown option or number of arguments for CONFIG SET - '\(c.cstring(i))'")
+            }
+            names.insert(name)
+            guard option.mutable else {
+                throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - can't set immutable config")
+            }
+            let words = splitInlineArguments(c.bytes(i + 1))?.map { String(decoding: $0, as: UTF8.self) } ?? [c.string(i + 1)]
+            if let error = option.set(&updated, name == "requirepass" ? [c.string(i + 1)] : (words.isEmpty ? [""] : words)) {
+                throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - \(error)")
+            }
+        }
+        c.server.apply(updated)
+        c.out.writeOK()
+    }
+
+    // MARK: misc
+
+    static func time(_ c: inout CommandContext) throws(CommandError) {
+        let us = currentTimeMicros()
+        c.out.writeArrayHeader(2)
+        c.out.writeBulk(string: String(us / 1_000_000))
+        c.out.writeBulk(string: String(us % 1_000_000))
+    }
+
+    static func shutdown(_ c: inout CommandContext) throws(CommandError) {
+        for i in 1..<max(1, c.args.count) {
+            guard c.argIs(i, "nosave") || c.argIs(i, "save") || c.argIs(i, "now") || c.argIs(i, "force") else {
+                if c.argIs(i, "abort") { throw CommandError("ERR No shutdown in progress.") }
+                throw .syntax
+            }
+        }
+        c.server.logger.notice("User requested shutdown...")
+        c.client.connection.closeAfterReply()
+        c.server.shutdownRequested?()
+    }
+}
+
+extension String {
+    init(format3 v: Double) {
+        let scaled = (v * 1000).rounded() / 1000
+        self = "\(scaled)"
+    }
+}

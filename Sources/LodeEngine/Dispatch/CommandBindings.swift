@@ -1,0 +1,14 @@
+/// Every handler Lode has, by Redis command name: the one hand-written table
+/// that says which of Redis's commands Lode implements. Each family keeps its
+/// own part beside its code; metadata comes from LodeCommandSpec.
+enum CommandBindings {
+    static let families: [[String: CommandHandler]] = [
+        StringCommands.handlers, KeyCommands.handlers, HashCommands.handlers, SetCommands.handlers,
+        ListCommands.handlers, ZSetCommands.handlers, BlockingCommands.handlers,
+        ConnectionCommands.handlers, ServerCommands.handlers, CommandCommands.handlers, IntrospectionCommands.handlers,
+    ]
+
+    static let all: [String: CommandHandler] = families.reduce(into: [:]) { merged, family in
+        merged.merge(family) { _, _ in preconditionFailure("a command is bound twice") }
+    }
+}

@@ -1,0 +1,163 @@
+import LodeRESP
+import LodeStore
+import Logging
+import NIOCore
+
+/// Counters INFO reports, with Redis's names.
+package struct ServerStats {
+    package var totalConnectionsReceived = 0
+    package var totalCommandsProcessed = 0
+    package var rejectedConnections = 0
+    package var expiredKeys = 0
+    package var keyspaceHits = 0
+    package var keyspaceMisses = 0
+    package var totalNetInputBytes = 0
+    package var totalNetOutputBytes = 0
+    package var storageErrors = 0
+    package var lastStorageError = ""
+    package var commits = 0
+    package var syncs = 0
+}
+
+/// The engine's state: configuration, the store, statistics and the clients.
+/// Confined to the event loop thread like the store; the network layer reaches
+/// clients only through their `ClientSession`, and the engine knows them by ID.
+package final class ServerState {
+    package internal(set) var config: Configuration
+    package let store: Store
+    package var logger: Logger
+    let startedAt = currentTimeMillis()
+    let runID: String
+    package var stats = ServerStats()
+    /// Connected clients by ID, as CLIENT LIST shows them.
+    var clients: [Int: ClientState] = [:]
+    /// Their sessions, by the same IDs (blocked clients are served through these).
+    var sessions: [Int: ClientSession] = [:]
+    var nextClientID = 1
+    /// The port the server listens on (the bound one when `port 0` was asked for).
+    package var boundPort = 0
+    /// SCAN cursors: a number handed to the client → the LMDB position after which
+    /// the next call continues. Bounded; the oldest are forgotten first.
+    var scanCursors: [UInt64: [UInt8]] = [:]
+    var scanCursorOrder: [UInt64] = []
+    /// Called by SHUTDOWN.
+    package var shutdownRequested: (() -> Void)?
+    /// Called after CONFIG SET changed a setting that lives outside this object.
+    package var onConfigChange: ((Configuration) -> Void)?
+    let configFile: String?
+
+    package init(config: Configuration, store: Store, logger: Logger, configFile: String?) {
+        self.config = config
+        self.store = store
+        self.logger = logger
+        self.configFile = configFile
+        runID = (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+    }
+
+    var requiresAuth: Bool { !config.requirePass.isEmpty }
+
+    /// Keys that received elements during this command (serving blocked clients).
+    var touchedKeys: [(UInt8, ByteBuffer)] = []
+
+    /// A list or sorted set gained elements: clients blocked on it may be served.
+    func keyTouched(_ db: UInt8, _ key: ByteBuffer) {
+        if blockedCount > 0 { touchedKeys.append((db, key)) }
+    }
+
+    /// Clients waiting in a blocking command.
+    var blockedCount: Int { blocking.count }
+    let blocking = BlockingRegistry()
+
+    package func noteStorageError(_ e: StoreError) {
+        stats.storageErrors += 1
+        stats.lastStorageError = e.description
+        logger.warning("write failed: \(e.description)")
+    }
+
+    func rememberScanCursor(_ position: [UInt8]) -> UInt64 {
+        var id: UInt64
+        repeat { id = UInt64.random(in: 1...UInt64(Int64.max)) } while scanCursors[id] != nil
+        scanCursors[id] = position
+        scanCursorOrder.append(id)
+        if scanCursorOrder.count > 100_000 {
+            let old = scanCursorOrder.prefix(10_000)
+            for o in old { scanCursors.removeValue(forKey: o) }
+            scanCursorOrder.removeFirst(10_000)
+        }
+        return id
+    }
+}
+
+extension ServerState {
+    /// Why a new connection is refused, with the text Redis sends before closing.
+    package enum Refusal: Error {
+        case tooManyClients
+        case protectedMode
+
+        package var reply: String {
+            switch self {
+            case .tooManyClients: return "-ERR max number of clients reached\r\n"
+            case .protectedMode: return protectedModeMessage
+            }
+        }
+    }
+
+    /// A new connection: its session, or why it is refused (maxclients, protected mode).
+    package func connect(remote: SocketAddress?, local: SocketAddress?, loop: EventLoop) -> Result<ClientSession, Refusal> {
+        stats.totalConnectionsReceived += 1
+        let client = ClientState(id: nextClientID, authenticated: !requiresAuth, address: Self.describe(remote),
+                                 localAddress: Self.describe(local), now: currentTimeMillis())
+        nextClientID += 1
+        if clients.count >= config.maxClients {
+            stats.rejectedConnections += 1
+            return .failure(.tooManyClients)
+        }
+        if config.protectedMode && !requiresAuth && !Self.isLoopback(remote) {
+            stats.rejectedConnections += 1
+            return .failure(.protectedMode)
+        }
+        let session = ClientSession(client: client, server: self, loop: loop)
+        clients[client.id] = client
+        sessions[client.id] = session
+        return .success(session)
+    }
+
+    /// The connection of `session` is gone.
+    func disconnected(_ session: ClientSession) {
+        clients.removeValue(forKey: session.client.id)
+        sessions.removeValue(forKey: session.client.id)
+    }
+
+    static func describe(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return "?:0" }
+        return "\(ip):\(port)"
+    }
+
+    static func isLoopback(_ address: SocketAddress?) -> Bool {
+        guard let ip = address?.ipAddress else { return true }  // unix sockets
+        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+    }
+
+    /// Applies a CONFIG SET that passed validation.
+    func apply(_ updated: Configuration) {
+        let old = config
+        config = updated
+        if old.cacheMaxMemory != updated.cacheMaxMemory { store.cache.setCapacity(updated.cacheMaxMemory) }
+        if old.cacheEvictionPolicy != updated.cacheEvictionPolicy { store.setCachePolicy(updated.cacheEvictionPolicy) }
+        if old.appendFsync != updated.appendFsync || old.logLevel != updated.logLevel { onConfigChange?(updated) }
+    }
+}
+
+/// Redis 7.0's protected-mode refusal, byte for byte.
+private let protectedModeMessage = [
+    "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the ",
+    "default user. In this mode connections are only accepted from the loopback interface. If you want to connect ",
+    "from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode ",
+    "sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the ",
+    "same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. ",
+    "Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by ",
+    "editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the ",
+    "server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' ",
+    "option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above ",
+    "things in order for the server to start accepting connections from the outside.\r\n",
+].joined()

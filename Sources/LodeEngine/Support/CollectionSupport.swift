@@ -1,0 +1,181 @@
+import LodeRESP
+import LodeStore
+import NIOCore
+
+/// What collection commands share: finding a collection of the right type,
+/// element access with Redis's error mapping, and writing the metadata back.
+struct Collection {
+    var meta: CollectionMeta
+    var expireAt: Int64
+    let type: ValueType
+    let existed: Bool
+    /// The metadata as stored, to skip rewriting it when nothing in it changed
+    /// (an HSET of an existing field, LSET, a ZADD that only moves a score).
+    var stored: (CollectionMeta, Int64)? = nil
+}
+
+extension CommandContext {
+    /// The collection of `type` under `key`, nil when absent; WRONGTYPE otherwise.
+    func lookupCollection(_ key: ByteBuffer, _ type: ValueType, db: UInt8? = nil) throws(CommandError) -> Collection? {
+        let record: Record?
+        if let db { record = try lookup(key, db: db) } else { record = try lookup(key) }
+        guard let r = record else { return nil }
+        guard r.type == type, let meta = r.collection else {
+            // A blocked client being retried ignores keys of another type (Redis
+            // only serves it from a key of the type it waits for).
+            if isBlockedRetry { return nil }
+            throw .wrongType
+        }
+        return Collection(meta: meta, expireAt: r.expireAt, type: type, existed: true, stored: (meta, r.expireAt))
+    }
+
+    /// The collection to modify: the existing one, or a new empty one (stored only
+    /// once it has elements).
+    func collectionForWrite(_ key: ByteBuffer, _ type: ValueType, db: UInt8? = nil) throws(CommandError) -> Collection {
+        if let c = try lookupCollection(key, type, db: db) { return c }
+        return Collection(meta: CollectionMeta(version: store.newVersion(), size: 0), expireAt: 0, type: type, existed: false)
+    }
+
+    /// Stores the metadata after its elements changed; an emptied collection is
+    /// deleted, as Redis never keeps empty collections.
+    func save(_ key: ByteBuffer, _ c: Collection, db: UInt8? = nil) throws(CommandError) {
+        if c.meta.size <= 0 {
+            if c.existed { try delete(key, db: db) }
+            return
+        }
+        if let (meta, expireAt) = c.stored, meta == c.meta, expireAt == c.expireAt {
+            // Unchanged metadata; a waiter on a list or sorted set still gets a look.
+            if c.type == .list || c.type == .zset { server.keyTouched(db ?? self.db, key) }
+            return
+        }
+        try put(key, Record(type: c.type, expireAt: c.expireAt, meta: c.meta), db: db)
+    }
+
+    func element(_ c: Collection, _ name: ByteBuffer) throws(CommandError) -> ByteBuffer? {
+        do { return try store.element(version: c.meta.version, name) } catch { throw storeFailure(error) }
+    }
+
+    /// Sets an element; returns true when it is new (and counts it).
+    @discardableResult
+    func setElement(_ c: inout Collection, _ name: ByteBuffer, _ value: ByteBuffer) throws(CommandError) -> Bool {
+        let added: Bool
+        do { added = try store.setElement(version: c.meta.version, name, value: value) } catch { throw storeFailure(error) }
+        if added { c.meta.size += 1 }
+        return added
+    }
+
+    @discardableResult
+    func removeElement(_ c: inout Collection, _ name: ByteBuffer) throws(CommandError) -> Bool {
+        let removed: Bool
+        do { removed = try store.removeElement(version: c.meta.version, name) } catch { throw storeFailure(error) }
+        if removed { c.meta.size -= 1 }
+        return removed
+    }
+
+    /// All elements as (name, value), in storage order.
+    func allElements(_ c: Collection) throws(CommandError) -> [(ByteBuffer, ByteBuffer)] {
+        var out: [(ByteBuffer, ByteBuffer)] = []
+        out.reserveCapacity(c.meta.size)
+        do {
+            _ = try store.elements(version: c.meta.version) { n, v in
+                out.append((n, v))
+                return true
+            }
+        } catch { throw storeFailure(error) }
+        return out
+    }
+
+    /// Copies every element of `c` into a fresh version (COPY of a collection).
+    func duplicate(_ c: Collection) throws(CommandError) -> Collection {
+        var copy = Collection(meta: CollectionMeta(version: store.newVersion(), size: 0), expireAt: c.expireAt,
+            type: c.type, existed: false)
+        copy.meta.head = c.meta.head
+        copy.meta.tail = c.meta.tail
+        for (n, v) in try allElements(c) {
+            try setElement(&copy, n, v)
+            if c.type == .zset, let bits = v.getInteger(at: v.readerIndex, as: UInt64.self) {
+                do {
+                    try store.scoreIndexPut(version: copy.meta.version, score: Double(bitPattern: bits), member: n)
+                } catch { throw storeFailure(error) }
+            }
+        }
+        return copy
+    }
+
+    /// HDEL and SREM: removes the named elements, deletes an emptied key, and
+    /// replies with how many existed.
+    mutating func removeElements(_ type: ValueType) throws(CommandError) {
+        guard var coll = try lookupCollection(arg(1), type) else { return out.writeIntegerReply(0) }
+        var removed = 0
+        for i in 2..<args.count where try removeElement(&coll, arg(i)) { removed += 1 }
+        if removed > 0 { try save(arg(1), coll) }
+        out.writeIntegerReply(removed)
+    }
+
+    /// The `[LIMIT n]` tail of SINTERCARD and ZINTERCARD, from argument `from`;
+    /// 0 means no limit.
+    func intercardLimit(from: Int) throws(CommandError) -> Int {
+        var limit = 0
+        var j = from
+        while j < args.count {
+            guard argIs(j, "limit") && j + 1 < args.count else { throw .syntax }
+            let e = CommandError("ERR LIMIT can't be negative")
+            limit = try integer(j + 1, or: e)
+            guard limit >= 0 else { throw e }
+            j += 2
+        }
+        return limit
+    }
+
+    /// `[0, []]`: a finished (or empty) scan.
+    mutating func writeEmptyScan() {
+        out.writeArrayHeader(2)
+        out.writeBulk(string: "0")
+        out.writeArrayHeader(0)
+    }
+
+    /// SCAN-style iteration over a collection: HSCAN, SSCAN.
+    mutating func scanElements(_ c: Collection?, cursorArg: Int, withValues: Bool) throws(CommandError) {
+        guard let cursor = KeyCommands.parseCursor(bytes(cursorArg)) else { throw CommandError("ERR invalid cursor") }
+        var count = 10
+        var pattern: [UInt8]? = nil
+        var j = cursorArg + 1
+        while j < args.count {
+            let more = args.count - j - 1
+            if argIs(j, "count") && more >= 1 {
+                count = try integer(j + 1)
+                if count < 1 { throw .syntax }
+                j += 2
+            } else if argIs(j, "match") && more >= 1 {
+                pattern = bytes(j + 1)
+                if pattern == [UInt8(ascii: "*")] { pattern = nil }
+                j += 2
+            } else {
+                throw .syntax
+            }
+        }
+        var found: [(ByteBuffer, ByteBuffer)] = []
+        var next: [UInt8]? = nil
+        if let c {
+            var after: [UInt8]? = nil
+            if cursor != 0 {
+                guard let p = server.scanCursors[cursor] else { return writeEmptyScan() }
+                after = p
+            }
+            do {
+                next = try store.elements(version: c.meta.version, after: after, limit: count) { n, v in
+                    if let pattern, !pattern.withUnsafeBytes({ p in n.withUnsafeReadableBytes { globMatch(p, $0) } }) { return true }
+                    found.append((n, v))
+                    return true
+                }
+            } catch { throw storeFailure(error) }
+        }
+        out.writeArrayHeader(2)
+        out.writeBulk(string: String(next.map { server.rememberScanCursor($0) } ?? 0))
+        out.writeArrayHeader(found.count * (withValues ? 2 : 1))
+        for (n, v) in found {
+            out.writeBulk(n)
+            if withValues { out.writeBulk(v) }
+        }
+    }
+}

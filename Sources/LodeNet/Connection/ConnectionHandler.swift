@@ -1,0 +1,124 @@
+import LodeEngine
+import LodeRESP
+import NIOCore
+
+/// One client connection: bytes in, bytes out, and nothing else. Requests are
+/// framed by NIO's single-step processor with the RESP decoder and handed to the
+/// engine's `ClientSession`, which runs them and holds the replies; the replies
+/// go out once per event-loop turn, after the turn's writes are committed (and,
+/// with `appendfsync always`, synced) — see `TurnCoordinator`.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let server: ServerState
+    private let coordinator: TurnCoordinator
+    private var session: ClientSession?
+    private var processor: NIOSingleStepByteToMessageProcessor<RESPRequestDecoder>?
+    private var context: ChannelHandlerContext?
+    /// Set once the close has been asked for (after the last reply, or at once).
+    private var closing = false
+
+    // Turn bookkeeping, kept by the TurnCoordinator.
+    var registeredForTurn = false
+    /// Set while this connection has writes in the open transaction.
+    var inUncommittedGroup = false
+    /// Output is held until the fsync of this commit sequence completes.
+    var holdUntilSynced: UInt64 = 0
+
+    init(server: ServerState, coordinator: TurnCoordinator) {
+        self.server = server
+        self.coordinator = coordinator
+    }
+
+    /// Whether this connection has writes in the open (uncommitted) transaction.
+    var hasUncommittedWrites: Bool { session?.rollbackMark != nil }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.context = context
+        switch server.connect(remote: context.channel.remoteAddress, local: context.channel.localAddress,
+                              loop: context.eventLoop) {
+        case .failure(let refusal):
+            closing = true
+            var b = context.channel.allocator.buffer(capacity: refusal.reply.utf8.count)
+            b.writeString(refusal.reply)
+            context.writeAndFlush(NIOAny(b)).whenComplete { _ in context.close(promise: nil) }
+        case .success(let session):
+            self.session = session
+            processor = NIOSingleStepByteToMessageProcessor(RESPRequestDecoder(control: session.input))
+            session.onWake = { [weak self] in self?.wake() }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        session?.channelClosed()
+        session = nil
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let input = unwrapInboundIn(data)
+        server.stats.totalNetInputBytes += input.readableBytes
+        decode(input)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        coordinator.register(self)
+    }
+
+    /// Runs every complete request the input holds, until the session stops
+    /// accepting (blocked: the rest waits in the processor's buffer; closing).
+    private func decode(_ input: ByteBuffer) {
+        guard let session, let processor, !closing else { return }
+        do {
+            try processor.process(buffer: input) { args in session.receive(args) }
+        } catch let error as RESPProtocolError {
+            session.protocolError(error.message)
+        } catch {
+            session.protocolError("\(error)")
+        }
+    }
+
+    /// The session has replies from outside its own input, or may take input again.
+    private func wake() {
+        coordinator.register(self)
+        guard let session, session.state.acceptsCommands else { return }
+        decode(ByteBuffer())
+    }
+
+    /// Sends what is buffered, unless it must wait for an fsync; closes after the
+    /// last reply when the session is closing.
+    func flushIfReady(syncedSequence: UInt64) {
+        guard let context, let session, !closing, holdUntilSynced <= syncedSequence else { return }
+        if session.out.readableBytes > 0 {
+            let buffer = session.takeOutput(allocator: context.channel.allocator)
+            server.stats.totalNetOutputBytes += buffer.readableBytes
+            if session.state.isClosing {
+                closing = true
+                context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in context.close(promise: nil) }
+                return
+            }
+            context.writeAndFlush(NIOAny(buffer), promise: nil)
+        } else if session.state.isClosing {
+            closing = true
+            context.close(promise: nil)
+        }
+    }
+
+    func rollBackTurn(error: String) { session?.rollBackTurn(error: error) }
+
+    func clearRollbackMark() { session?.clearRollbackMark() }
+
+    /// Closes the connection at shutdown, after its pending replies.
+    func closeForShutdown() {
+        session?.closeAfterReply()
+        flushIfReady(syncedSequence: .max)
+    }
+}

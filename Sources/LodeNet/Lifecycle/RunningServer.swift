@@ -1,0 +1,155 @@
+import LodeEngine
+import LodeStore
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Everything that lives on the event loop while the server runs: the engine's
+/// state, the store, turn coordination, the fsync thread, the listeners, the
+/// connections and the periodic housekeeping. Created, used and drained on the
+/// loop only; `LodeService` holds it through a `NIOLoopBound`.
+final class RunningServer {
+    let loop: EventLoop
+    let state: ServerState
+    let store: Store
+    let coordinator: TurnCoordinator
+    let syncer: Syncer
+    /// Completed by SHUTDOWN or by the service group's graceful shutdown.
+    let stopPromise: EventLoopPromise<Void>
+    private var handlers: [ObjectIdentifier: (ConnectionHandler, Channel)] = [:]
+    private var listeners: [Channel] = []
+    private var expiryTask: RepeatedTask?
+    private var checkpointTask: RepeatedTask?
+    private var unmapTask: RepeatedTask?
+    /// Set while a checkpoint runs on the checkpoint queue (one at a time).
+    private final class CheckpointGate { var inFlight = false }
+    private let checkpoint = CheckpointGate()
+
+    /// LMDB reads map file pages into this process; they are OS page cache but
+    /// count in RSS. At most this much of them stays mapped, so the resident set
+    /// stays near cache-max-memory plus a fixed base however large the dataset.
+    static let mappedLimit = 64 << 20
+
+    init(config: Configuration, configFile: String?, store: Store, logger: Logger, loop: EventLoop) {
+        self.loop = loop
+        self.store = store
+        state = ServerState(config: config, store: store, logger: logger, configFile: configFile)
+        coordinator = TurnCoordinator(server: state, loop: loop)
+        stopPromise = loop.makePromise()
+        // The fsync thread calls back onto the loop; the loop-confined objects it
+        // names cross as NIOLoopBound (checked on the loop, free in release builds).
+        let coordinatorOnLoop = NIOLoopBound(coordinator, eventLoop: loop)
+        let gateOnLoop = NIOLoopBound(checkpoint, eventLoop: loop)
+        syncer = Syncer(env: store.env.syncHandle, log: store.commitLog.files, policy: config.appendFsync,
+                        onSynced: { seq in loop.execute { coordinatorOnLoop.value.synced(seq) } },
+                        onCheckpointed: { loop.execute { gateOnLoop.value.inFlight = false } },
+                        onError: { message in loop.execute { logger.warning("\(message)") } })
+        store.logging = config.appendFsync == .always
+        coordinator.syncer = syncer
+        syncer.start()
+        let stop = stopPromise
+        state.shutdownRequested = { stop.succeed() }
+        state.onConfigChange = { [weak self] updated in self?.configChanged(updated) }
+        scheduleHousekeeping()
+    }
+
+    var boundPort: Int { state.boundPort }
+
+    // MARK: listeners
+
+    /// Binds every `bind` address ("-addr" ones are optional, as in redis.conf).
+    func bind() -> EventLoopFuture<Void> {
+        let config = state.config
+        let bootstrap = ServerBootstrap(group: loop)
+            .serverChannelOption(.backlog, value: Int32(config.tcpBacklog))
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [weak self] channel in
+                guard let self else { return channel.close() }
+                let handler = ConnectionHandler(server: self.state, coordinator: self.coordinator)
+                let id = ObjectIdentifier(channel)
+                self.handlers[id] = (handler, channel)
+                channel.closeFuture.whenComplete { [weak self] _ in self?.handlers.removeValue(forKey: id) }
+                return channel.pipeline.addHandler(handler)
+            }
+        var chain = loop.makeSucceededVoidFuture()
+        for address in config.bind {
+            let optional = address.hasPrefix("-")
+            let host = optional ? String(address.dropFirst()) : address
+            chain = chain.flatMap {
+                bootstrap.bind(host: host, port: config.port).map { [weak self] channel in
+                    self?.listeners.append(channel)
+                    if self?.listeners.count == 1 { self?.state.boundPort = channel.localAddress?.port ?? config.port }
+                }.flatMapError { error in
+                    if optional { return self.loop.makeSucceededVoidFuture() }
+                    let message = "Warning: Could not create server TCP listening socket \(host):\(config.port): \(error)"
+                    return self.loop.makeFailedFuture(LodeService.StartupError(description: message))
+                }
+            }
+        }
+        return chain
+    }
+
+    // MARK: housekeeping
+
+    private func scheduleHousekeeping() {
+        scheduleExpiry()
+        // Checkpoint: once a second, sync LMDB and drop the commit-log records it holds.
+        checkpointTask = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
+            guard let self, !self.checkpoint.inFlight, self.store.commitLog.bytesInActive > 0,
+                  !self.store.hasPendingWrites else { return }
+            self.checkpoint.inFlight = true
+            self.syncer.checkpoint(file: self.store.commitLog.rotate())
+        }
+        unmapTask = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
+            if ProcessMemory.figures().fileBacked > Self.mappedLimit { self?.store.env.releaseMappedPages() }
+        }
+    }
+
+    /// Active expiry, `hz` times a second: delete keys whose time has come,
+    /// reading only the due part of the on-disk expiry index; then reclaim the
+    /// elements of deleted collections, a bounded batch at a time.
+    private func scheduleExpiry() {
+        expiryTask?.cancel()
+        let period = TimeAmount.milliseconds(Int64(max(1, 1000 / state.config.hz)))
+        expiryTask = loop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] _ in
+            guard let self else { return }
+            do {
+                let n = try self.store.expireDue(now: currentTimeMillis(), limit: 500)
+                if n > 0 {
+                    self.state.stats.expiredKeys += n
+                    self.coordinator.scheduleEndOfTurn()
+                }
+                if try self.store.sweepGarbage(limit: 2000) > 0 { self.coordinator.scheduleEndOfTurn() }
+            } catch {
+                self.state.logger.warning("active expiry failed: \(error)")
+                self.coordinator.scheduleEndOfTurn()
+            }
+        }
+    }
+
+    private func configChanged(_ updated: Configuration) {
+        store.logging = updated.appendFsync == .always
+        syncer.setPolicy(updated.appendFsync)
+        state.logger.logLevel = updated.swiftLogLevel
+        scheduleExpiry()
+    }
+
+    // MARK: shutdown
+
+    /// Stops accepting, runs what was already read, commits, sends every pending
+    /// reply and closes each connection after it. Completes when every listener
+    /// and connection is closed; a client that does not take its replies within
+    /// `deadline` is closed anyway.
+    func drain(deadline: TimeAmount = .seconds(2)) -> EventLoopFuture<Void> {
+        for task in [expiryTask, checkpointTask, unmapTask] { task?.cancel() }
+        let listenersClosed = listeners.map { $0.close() }
+        let open = Array(handlers.values)
+        coordinator.drain(open.map(\.0))
+        let channels = open.map(\.1)
+        let force = loop.scheduleTask(in: deadline) { for c in channels { c.close(promise: nil) } }
+        let all = listenersClosed + channels.map(\.closeFuture)
+        return EventLoopFuture.andAllComplete(all, on: loop).always { _ in force.cancel() }
+    }
+}

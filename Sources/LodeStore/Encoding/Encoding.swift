@@ -1,0 +1,177 @@
+import NIOCore
+
+/// The Redis type held under a key, stored in the low 4 bits of a record's flags.
+/// The numbers are part of the on-disk format (docs/storage.md): never renumber.
+public enum ValueType: UInt8, Sendable {
+    case string = 0
+    case list = 1
+    case hash = 2
+    case set = 3
+    case zset = 4
+
+    public var name: String {
+        switch self {
+        case .string: return "string"
+        case .list: return "list"
+        case .hash: return "hash"
+        case .set: return "set"
+        case .zset: return "zset"
+        }
+    }
+}
+
+/// What a user key holds: its type, expiry and (for strings) payload.
+/// Collections will carry version/size/head/tail in `payload`'s place (docs/storage.md).
+public struct Record: Equatable {
+    public var type: ValueType
+    /// Absolute expiry in milliseconds since the epoch; 0 means none.
+    public var expireAt: Int64
+    public var value: ByteBuffer
+
+    public init(type: ValueType = .string, expireAt: Int64 = 0, value: ByteBuffer) {
+        self.type = type
+        self.expireAt = expireAt
+        self.value = value
+    }
+
+    public func isExpired(now: Int64) -> Bool { expireAt != 0 && expireAt <= now }
+}
+
+/// The byte layouts of Lode's LMDB databases. All integers are big-endian so that
+/// byte order equals numeric order (the expiry index depends on it).
+public enum KeyEncoding {
+    /// Keys up to this length are stored verbatim after a 2-byte prefix. Longer keys
+    /// (LMDB refuses keys over 511 bytes) are stored as prefix + hash + sequence, with
+    /// the full key inside the record so that hash collisions are told apart.
+    public static let maxInlineKeyLength = 480
+    static let longKeyPrefixLength = 448
+    static let shortTag: UInt8 = 0
+    static let longTag: UInt8 = 1
+    /// Length of the part of a long key's LMDB key that is shared by every key with
+    /// the same prefix and hash (the chain that a lookup walks).
+    static let longChainLength = 2 + longKeyPrefixLength + 8
+
+    /// Appends the LMDB key of a short user key.
+    static func appendShortKey(db: UInt8, key: ByteBuffer, to out: inout [UInt8]) {
+        out.append(db)
+        out.append(shortTag)
+        key.withUnsafeReadableBytes { out.append(contentsOf: $0) }
+    }
+
+    /// Appends the chain prefix of a long user key (without the sequence number).
+    static func appendLongChain(db: UInt8, key: ByteBuffer, to out: inout [UInt8]) {
+        out.append(db)
+        out.append(longTag)
+        key.withUnsafeReadableBytes { raw in
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[0..<longKeyPrefixLength]))
+            appendBigEndian(fnv1a64(raw), to: &out)
+        }
+    }
+
+    /// FNV-1a: stable across processes and versions (unlike Swift's seeded Hasher),
+    /// because it is part of the on-disk format.
+    static func fnv1a64(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes {
+            h ^= UInt64(b)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        return h
+    }
+
+    @inline(__always)
+    static func appendBigEndian(_ v: UInt64, to out: inout [UInt8]) {
+        withUnsafeBytes(of: v.bigEndian) { out.append(contentsOf: $0) }
+    }
+
+    @inline(__always)
+    static func readBigEndian(_ raw: UnsafeRawBufferPointer, at offset: Int) -> UInt64 {
+        var v: UInt64 = 0
+        withUnsafeMutableBytes(of: &v) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + 8)])) }
+        return UInt64(bigEndian: v)
+    }
+
+    // MARK: records
+
+    /// Record layout: flags u8 (type | 0x80 when the full key follows) | expire u64 |
+    /// [key length u32 | key] | payload.
+    static let fullKeyFlag: UInt8 = 0x80
+    static let recordHeaderLength = 9
+
+    static func recordSize(_ record: Record, fullKey: ByteBuffer?) -> Int {
+        recordHeaderLength + (fullKey.map { 4 + $0.readableBytes } ?? 0) + record.value.readableBytes
+    }
+
+    static func writeRecord(_ record: Record, fullKey: ByteBuffer?, into out: UnsafeMutableRawBufferPointer) {
+        var o = 0
+        out[o] = record.type.rawValue | (fullKey == nil ? 0 : fullKeyFlag); o += 1
+        withUnsafeBytes(of: UInt64(bitPattern: record.expireAt).bigEndian) {
+            out.baseAddress!.advanced(by: o).copyMemory(from: $0.baseAddress!, byteCount: 8)
+        }
+        o += 8
+        if let fullKey {
+            withUnsafeBytes(of: UInt32(fullKey.readableBytes).bigEndian) {
+                out.baseAddress!.advanced(by: o).copyMemory(from: $0.baseAddress!, byteCount: 4)
+            }
+            o += 4
+            fullKey.withUnsafeReadableBytes { out.baseAddress!.advanced(by: o).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            o += fullKey.readableBytes
+        }
+        record.value.withUnsafeReadableBytes { raw in
+            if raw.count > 0 { out.baseAddress!.advanced(by: o).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
+        }
+    }
+
+    /// Decoded header of a stored record, without copying the payload.
+    struct RecordHeader {
+        var type: ValueType?
+        var expireAt: Int64
+        var fullKeyRange: Range<Int>?
+        var payloadStart: Int
+    }
+
+    static func readHeader(_ raw: UnsafeRawBufferPointer) -> RecordHeader? {
+        guard raw.count >= recordHeaderLength else { return nil }
+        let flags = raw[0]
+        let expire = Int64(bitPattern: readBigEndian(raw, at: 1))
+        var o = recordHeaderLength
+        var keyRange: Range<Int>? = nil
+        if flags & fullKeyFlag != 0 {
+            guard raw.count >= o + 4 else { return nil }
+            var len: UInt32 = 0
+            withUnsafeMutableBytes(of: &len) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[o..<(o + 4)])) }
+            let n = Int(UInt32(bigEndian: len))
+            o += 4
+            guard raw.count >= o + n else { return nil }
+            keyRange = o..<(o + n)
+            o += n
+        }
+        return RecordHeader(type: ValueType(rawValue: flags & 0x0F), expireAt: expire, fullKeyRange: keyRange, payloadStart: o)
+    }
+
+    static func decodeRecord(_ raw: UnsafeRawBufferPointer, allocator: ByteBufferAllocator) -> Record? {
+        guard let h = readHeader(raw), let type = h.type else { return nil }
+        var buf = allocator.buffer(capacity: raw.count - h.payloadStart)
+        buf.writeBytes(UnsafeRawBufferPointer(rebasing: raw[h.payloadStart...]))
+        return Record(type: type, expireAt: h.expireAt, value: buf)
+    }
+
+    /// The user key stored at an LMDB key/record pair (for SCAN, KEYS, expiry).
+    static func userKey(lmdbKey: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) -> ByteBuffer? {
+        guard lmdbKey.count >= 2 else { return nil }
+        if lmdbKey[1] == shortTag {
+            return ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: lmdbKey[2...]))
+        }
+        guard let h = readHeader(record), let r = h.fullKeyRange else { return nil }
+        return ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: record[r]))
+    }
+
+    // MARK: expiry index
+
+    /// Expiry index key: expire u64 | LMDB key of the record. Sorted by time, so
+    /// active expiry reads only the keys that are due.
+    static func appendExpiryKey(expireAt: Int64, lmdbKey: [UInt8], to out: inout [UInt8]) {
+        appendBigEndian(UInt64(bitPattern: expireAt), to: &out)
+        out.append(contentsOf: lmdbKey)
+    }
+}

@@ -1,0 +1,283 @@
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The commit log that makes `appendfsync always` cheap: each committed turn's
+/// writes are appended here as one record and fdatasync'ed — one sequential
+/// append — instead of fsyncing the scattered B-tree pages of LMDB (measured on
+/// this disk: 0.27 ms vs 1.5 ms for a 50-write turn). LMDB still commits every
+/// turn (so reads and `kill -9` are unaffected); it is synced at checkpoints, after
+/// which the log records it holds are dropped. At start-up, records newer than
+/// LMDB's last commit (`info/seq`) are replayed.
+///
+/// Two files alternate (`commit-0.log`, `commit-1.log`): a checkpoint switches
+/// appends to the other (empty) file, syncs LMDB, then truncates the old one.
+///
+/// Record: `seq u64 | length u32 | crc32c u32 | ops`, integers big-endian. A torn
+/// tail (bad length or checksum) ends the replay of that file.
+public final class CommitLog {
+    /// The tag byte that starts each op in a record (docs/storage.md, "Commit log").
+    /// Written and read only through this enum; numbers are part of the format.
+    enum OpTag: UInt8 {
+        case put = 1
+        case delete = 2
+        case flush = 3
+        case flushAll = 4
+        case swap = 5
+        case setElement = 6
+        case removeElement = 7
+        /// DEL that keeps the collection's elements (RENAME/MOVE hand the version on).
+        case deleteKeepingElements = 8
+        case scoreIndexPut = 9
+        case scoreIndexDelete = 10
+    }
+
+    public enum Op {
+        case put(db: UInt8, key: ByteBuffer, record: Record)
+        case delete(db: UInt8, key: ByteBuffer, keepElements: Bool)
+        case flush(db: UInt8)
+        case flushAll
+        case swap(Int, Int)
+        case setElement(version: UInt64, sub: ByteBuffer, value: ByteBuffer)
+        case removeElement(version: UInt64, sub: ByteBuffer)
+        case scoreIndex(version: UInt64, score: Double, member: ByteBuffer, present: Bool)
+    }
+
+    private let paths: [String]
+    /// The two files, shared with the fsync thread and the checkpoint queue.
+    public let files: CommitLogFiles
+    private var fds: [Int32] { files.fds }
+    public private(set) var active = 0
+    private var pending = ByteBuffer()
+    public private(set) var bytesInActive = 0
+
+    public init(directory: String) throws(StoreError) {
+        paths = [directory + "/commit-0.log", directory + "/commit-1.log"]
+        var fds: [Int32] = []
+        for p in paths {
+            let fd = open(p, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                let code = errno
+                for opened in fds { close(opened) }
+                throw StoreError.io(operation: "open \(p)", errno: code)
+            }
+            fds.append(fd)
+        }
+        files = CommitLogFiles(fds: fds)
+        // The files must survive a power loss as directory entries.
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+        bytesInActive = Int(lseek(fds[0], 0, SEEK_END))
+    }
+
+    // MARK: writing (event loop)
+
+    public func append(_ op: Op) {
+        switch op {
+        case .put(let db, let key, let record):
+            pending.writeInteger(OpTag.put.rawValue)
+            pending.writeInteger(db)
+            pending.writeInteger(UInt32(key.readableBytes))
+            pending.writeImmutableBuffer(key)
+            let size = KeyEncoding.recordSize(record, fullKey: nil)
+            pending.writeInteger(UInt32(size))
+            pending.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+                KeyEncoding.writeRecord(record, fullKey: nil, into: UnsafeMutableRawBufferPointer(rebasing: out[0..<size]))
+                return size
+            }
+        case .delete(let db, let key, let keep):
+            pending.writeInteger((keep ? OpTag.deleteKeepingElements : .delete).rawValue)
+            pending.writeInteger(db)
+            pending.writeInteger(UInt32(key.readableBytes))
+            pending.writeImmutableBuffer(key)
+        case .flush(let db):
+            pending.writeInteger(OpTag.flush.rawValue)
+            pending.writeInteger(db)
+        case .flushAll:
+            pending.writeInteger(OpTag.flushAll.rawValue)
+        case .swap(let a, let b):
+            pending.writeInteger(OpTag.swap.rawValue)
+            pending.writeInteger(UInt16(a))
+            pending.writeInteger(UInt16(b))
+        case .setElement(let version, let sub, let value):
+            pending.writeInteger(OpTag.setElement.rawValue)
+            pending.writeInteger(version)
+            pending.writeInteger(UInt32(sub.readableBytes))
+            pending.writeImmutableBuffer(sub)
+            pending.writeInteger(UInt32(value.readableBytes))
+            pending.writeImmutableBuffer(value)
+        case .removeElement(let version, let sub):
+            pending.writeInteger(OpTag.removeElement.rawValue)
+            pending.writeInteger(version)
+            pending.writeInteger(UInt32(sub.readableBytes))
+            pending.writeImmutableBuffer(sub)
+        case .scoreIndex(let version, let score, let member, let present):
+            pending.writeInteger((present ? OpTag.scoreIndexPut : .scoreIndexDelete).rawValue)
+            pending.writeInteger(version)
+            pending.writeInteger(score.bitPattern)
+            pending.writeInteger(UInt32(member.readableBytes))
+            pending.writeImmutableBuffer(member)
+        }
+    }
+
+    public var hasPending: Bool { pending.readableBytes > 0 }
+
+    public func discardPending() { pending.clear() }
+
+    /// Writes the turn's ops as one record (page cache only; `sync` makes it durable).
+    public func writePending(sequence: UInt64) throws {
+        guard pending.readableBytes > 0 else { return }
+        var frame = ByteBuffer()
+        frame.reserveCapacity(16 + pending.readableBytes)
+        frame.writeInteger(sequence)
+        frame.writeInteger(UInt32(pending.readableBytes))
+        frame.writeInteger(pending.withUnsafeReadableBytes { CRC32C.checksum($0) })
+        frame.writeBuffer(&pending)
+        pending.clear()
+        try frame.withUnsafeReadableBytes { raw in
+            var off = 0
+            while off < raw.count {
+                let n = write(fds[active], raw.baseAddress! + off, raw.count - off)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw StoreError.io(operation: "write to the commit log", errno: errno)
+                }
+                off += n
+            }
+        }
+        bytesInActive += frame.readableBytes
+    }
+
+    /// Switches appends to the other file; returns the file to truncate once LMDB
+    /// is synced. The other file must be empty (the previous checkpoint finished).
+    public func rotate() -> Int {
+        let old = active
+        active = 1 - active
+        bytesInActive = 0
+        return old
+    }
+
+    /// Empties `file` (0 or 1); see `CommitLogFiles.truncate`.
+    public func truncate(_ file: Int) { files.truncate(file) }
+
+    // MARK: recovery
+
+    public struct Entry {
+        public let sequence: UInt64
+        public let ops: [Op]
+    }
+
+    /// Every intact record in both files, in sequence order.
+    public func readAll() -> [Entry] {
+        var entries: [Entry] = []
+        for fd in fds {
+            let size = Int(lseek(fd, 0, SEEK_END))
+            guard size > 0 else { continue }
+            var buf = ByteBuffer()
+            buf.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+                let n = pread(fd, out.baseAddress, size, 0)
+                return max(0, n)
+            }
+            while buf.readableBytes >= 16 {
+                let start = buf.readerIndex
+                let seq = buf.readInteger(as: UInt64.self)!
+                let len = Int(buf.readInteger(as: UInt32.self)!)
+                let crc = buf.readInteger(as: UInt32.self)!
+                guard len <= buf.readableBytes, var body = buf.readSlice(length: len),
+                      body.withUnsafeReadableBytes({ CRC32C.checksum($0) }) == crc,
+                      let ops = Self.decode(&body) else {
+                    buf.moveReaderIndex(to: start)
+                    break  // torn tail
+                }
+                entries.append(Entry(sequence: seq, ops: ops))
+            }
+        }
+        return entries.sorted { $0.sequence < $1.sequence }
+    }
+
+    static func decode(_ b: inout ByteBuffer) -> [Op]? {
+        var ops: [Op] = []
+        while b.readableBytes > 0 {
+            guard let raw = b.readInteger(as: UInt8.self), let tag = OpTag(rawValue: raw) else { return nil }
+            switch tag {
+            case .put:
+                guard let db = b.readInteger(as: UInt8.self), let kl = b.readInteger(as: UInt32.self),
+                      let key = b.readSlice(length: Int(kl)), let rl = b.readInteger(as: UInt32.self),
+                      let raw = b.readSlice(length: Int(rl)),
+                      let record = raw.withUnsafeReadableBytes({ KeyEncoding.decodeRecord($0, allocator: ByteBufferAllocator()) })
+                else { return nil }
+                ops.append(.put(db: db, key: key, record: record))
+            case .delete, .deleteKeepingElements:
+                guard let db = b.readInteger(as: UInt8.self), let kl = b.readInteger(as: UInt32.self),
+                      let key = b.readSlice(length: Int(kl)) else { return nil }
+                ops.append(.delete(db: db, key: key, keepElements: tag == .deleteKeepingElements))
+            case .flush:
+                guard let db = b.readInteger(as: UInt8.self) else { return nil }
+                ops.append(.flush(db: db))
+            case .flushAll:
+                ops.append(.flushAll)
+            case .swap:
+                guard let a = b.readInteger(as: UInt16.self), let c = b.readInteger(as: UInt16.self) else { return nil }
+                ops.append(.swap(Int(a), Int(c)))
+            case .setElement:
+                guard let v = b.readInteger(as: UInt64.self), let sl = b.readInteger(as: UInt32.self),
+                      let sub = b.readSlice(length: Int(sl)), let vl = b.readInteger(as: UInt32.self),
+                      let value = b.readSlice(length: Int(vl)) else { return nil }
+                ops.append(.setElement(version: v, sub: sub, value: value))
+            case .scoreIndexPut, .scoreIndexDelete:
+                guard let v = b.readInteger(as: UInt64.self), let bits = b.readInteger(as: UInt64.self),
+                      let ml = b.readInteger(as: UInt32.self), let member = b.readSlice(length: Int(ml)) else { return nil }
+                ops.append(.scoreIndex(version: v, score: Double(bitPattern: bits), member: member, present: tag == .scoreIndexPut))
+            case .removeElement:
+                guard let v = b.readInteger(as: UInt64.self), let sl = b.readInteger(as: UInt32.self),
+                      let sub = b.readSlice(length: Int(sl)) else { return nil }
+                ops.append(.removeElement(version: v, sub: sub))
+            }
+        }
+        return ops
+    }
+}
+
+/// The commit log's file descriptors, for the threads that make it durable.
+///
+/// Thread-safe, hence `Sendable`: the descriptors are fixed at open and closed
+/// only in `deinit`, and the only calls made through this type, `fdatasync` and
+/// `ftruncate`, are system calls that POSIX allows on any thread at any time
+/// (appends by the event loop and a concurrent fdatasync are ordered by the kernel).
+public final class CommitLogFiles: Sendable {
+    let fds: [Int32]
+
+    init(fds: [Int32]) { self.fds = fds }
+
+    deinit {
+        for fd in fds { close(fd) }
+    }
+
+    /// fdatasync of both files (the inactive one is normally empty: cheap).
+    public func sync() throws(StoreError) {
+        for fd in fds where fdatasync(fd) != 0 { throw StoreError.io(operation: "fdatasync of the commit log", errno: errno) }
+    }
+
+    /// Empties a file whose records LMDB holds (after a checkpoint synced it).
+    public func truncate(_ file: Int) {
+        _ = ftruncate(fds[file], 0)
+    }
+}
+
+/// CRC-32C (Castagnoli), table-driven; guards log records against torn writes.
+enum CRC32C {
+    static let table: [UInt32] = (0..<256).map { i -> UInt32 in
+        var c = UInt32(i)
+        for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0x82F6_3B78 : c >> 1 }
+        return c
+    }
+
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        table.withUnsafeBufferPointer { t in
+            for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+        }
+        return c ^ 0xFFFF_FFFF
+    }
+}

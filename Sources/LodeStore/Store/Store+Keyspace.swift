@@ -1,0 +1,206 @@
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whole databases (counts, FLUSHDB, FLUSHALL, SWAPDB), iteration (SCAN,
+/// RANDOMKEY) and active expiry: the operations that walk the keyspace.
+extension Store {
+    // MARK: whole databases
+
+    /// Live keys in a physical database. Due keys are expired first, so the count
+    /// never includes a key that can no longer be read.
+    public func keyCount(db: UInt8, now: Int64) throws -> Int {
+        _ = try expireDue(now: now, limit: Int.max)
+        return keyCounts[Int(db)]
+    }
+
+    /// Count without expiring first (INFO keyspace), and keys with an expiry.
+    public func counts(db: UInt8) -> (keys: Int, expires: Int) {
+        (keyCounts[Int(db)], expireCounts[Int(db)])
+    }
+
+    public func flush(db: UInt8) throws {
+        let txn = try beginWrite()
+        cache.removeAll(db: db)
+        do {
+            let cursor = try LMDBCursor(txn, keysDB)
+            var positioned = try [db].withUnsafeBytes { try cursor.seek(atLeast: $0) }
+            var expiring: [(Int64, [UInt8])] = []
+            var versions: [UInt64] = []
+            while positioned {
+                let (inDB, expire, k, version): (Bool, Int64, [UInt8], UInt64) = cursor.withCurrent { k, v in
+                    guard k[0] == db, let h = KeyEncoding.readHeader(v) else { return (false, 0, [], 0) }
+                    return (true, h.expireAt, h.expireAt != 0 ? Array(k) : [], KeyEncoding.collectionVersion(v, h))
+                }
+                guard inDB else { break }
+                if expire != 0 { expiring.append((expire, k)) }
+                if version != 0 { versions.append(version) }
+                try cursor.deleteCurrent()
+                positioned = try cursor.next()
+            }
+            cursor.close()
+            for (e, k) in expiring { try deleteExpiryEntry(txn, expireAt: e, lmdbKey: k) }
+            for v in versions { try discard(txn, version: v) }
+        } catch {
+            throw fail(error)
+        }
+        keyCounts[Int(db)] = 0
+        expireCounts[Int(db)] = 0
+        countsDirty = true
+        writeCount += 1
+        if logging { commitLog.append(.flush(db: db)) }
+    }
+
+    public func flushAll() throws {
+        let txn = try beginWrite()
+        cache.removeAll()
+        do {
+            try txn.empty(keysDB)
+            try txn.empty(expiresDB)
+            try txn.empty(subkeysDB)
+            try txn.empty(zscoresDB)
+            try txn.empty(garbageDB)
+        } catch {
+            throw fail(error)
+        }
+        for i in 0..<256 { keyCounts[i] = 0; expireCounts[i] = 0 }
+        countsDirty = true
+        writeCount += 1
+        if logging { commitLog.append(.flushAll) }
+    }
+
+    /// SWAPDB: O(1), by swapping the logical → physical mapping.
+    public func swap(_ a: Int, _ b: Int) throws {
+        let txn = try beginWrite()
+        dbMap.swapAt(a, b)
+        do {
+            try Self.putBytes(txn, infoDB, "dbmap", dbMap)
+        } catch {
+            throw fail(error)
+        }
+        writeCount += 1
+        if logging { commitLog.append(.swap(a, b)) }
+    }
+
+    // MARK: iteration
+
+    /// One step of SCAN: up to `count` live keys of `db` strictly after `after`
+    /// (an opaque position, nil = start), in LMDB key order. Keys that exist for the
+    /// whole scan are returned at least once whatever else is written meanwhile,
+    /// because the position is a key, not an offset.
+    public func scan(db: UInt8, after: [UInt8]?, count: Int, now: Int64,
+                     visit: (ByteBuffer, ValueType) -> Void) throws -> [UInt8]? {
+        do {
+            let txn = try currentReadTxn()
+            let cursor = try LMDBCursor(txn, keysDB)
+            var positioned: Bool
+            if let after {
+                positioned = try after.withUnsafeBytes { try cursor.seek(atLeast: $0) }
+                if positioned, cursor.withCurrent({ k, _ in k.elementsEqual(after) }) {
+                    positioned = try cursor.next()
+                }
+            } else {
+                positioned = try [db].withUnsafeBytes { try cursor.seek(atLeast: $0) }
+            }
+            var seen = 0
+            var last: [UInt8]? = nil
+            while positioned && seen < count {
+                let inDB: Bool = cursor.withCurrent { k, v in
+                    guard k[0] == db else { return false }
+                    if let h = KeyEncoding.readHeader(v), let t = h.type, !(h.expireAt != 0 && h.expireAt <= now),
+                       let user = KeyEncoding.userKey(lmdbKey: k, record: v) {
+                        visit(user, t)
+                    }
+                    last = Array(k)
+                    return true
+                }
+                guard inDB else { return nil }
+                seen += 1
+                positioned = try cursor.next()
+            }
+            guard positioned else { return nil }
+            // Finished exactly at the end of this database?
+            if cursor.withCurrent({ k, _ in k[0] != db }) { return nil }
+            return last
+        } catch {
+            throw StoreError(error)
+        }
+    }
+
+    /// A random live key of `db`, or nil when it has none.
+    public func randomKey(db: UInt8, now: Int64) throws -> ByteBuffer? {
+        do {
+            for _ in 0..<100 {
+                let txn = try currentReadTxn()
+                let cursor = try LMDBCursor(txn, keysDB)
+                var probe: [UInt8] = [db, UInt8.random(in: 0...1)]
+                for _ in 0..<8 { probe.append(UInt8.random(in: 0...255)) }
+                var positioned = try probe.withUnsafeBytes { try cursor.seek(atLeast: $0) }
+                if !positioned || cursor.withCurrent({ k, _ in k[0] != db }) {
+                    positioned = try [db].withUnsafeBytes { try cursor.seek(atLeast: $0) }
+                    if !positioned || cursor.withCurrent({ k, _ in k[0] != db }) { return nil }
+                }
+                let found: ByteBuffer? = cursor.withCurrent { k, v in
+                    guard let h = KeyEncoding.readHeader(v), !(h.expireAt != 0 && h.expireAt <= now) else { return nil }
+                    return KeyEncoding.userKey(lmdbKey: k, record: v)
+                }
+                if let found { return found }
+            }
+            return nil
+        } catch {
+            throw StoreError(error)
+        }
+    }
+
+    // MARK: active expiry
+
+    /// Deletes up to `limit` keys whose expiry time has passed, oldest first, reading
+    /// only the due part of the expiry index. Returns how many keys were deleted.
+    public func expireDue(now: Int64, limit: Int) throws -> Int {
+        var due: [(Int64, [UInt8])] = []
+        do {
+            let txn = try currentReadTxn()
+            let cursor = try LMDBCursor(txn, expiresDB)
+            var positioned = try cursor.first()
+            while positioned && due.count < limit {
+                let entry: (Int64, [UInt8])? = cursor.withCurrent { k, _ in
+                    let e = Int64(bitPattern: KeyEncoding.readBigEndian(k, at: 0))
+                    return e <= now ? (e, Array(k[8...])) : nil
+                }
+                guard let entry else { break }
+                due.append(entry)
+                positioned = try cursor.next()
+            }
+        } catch {
+            throw StoreError(error)
+        }
+        if due.isEmpty { return 0 }
+        let txn = try beginWrite()
+        var deleted = 0
+        do {
+            for (expireAt, lmdbKey) in due {
+                let found: (ByteBuffer, UInt64)? = try lmdbKey.withUnsafeBytes { k in
+                    try txn.withValue(keysDB, key: k) { v -> (ByteBuffer, UInt64)? in
+                        guard let v, let h = KeyEncoding.readHeader(v), h.expireAt == expireAt,
+                              let user = KeyEncoding.userKey(lmdbKey: k, record: v) else { return nil }
+                        return (user, KeyEncoding.collectionVersion(v, h))
+                    }
+                }
+                if let (user, version) = found {
+                    cache.remove(db: lmdbKey[0], key: user)
+                    if version != 0 { try discard(txn, version: version) }
+                    try deleteLocated(txn, db: lmdbKey[0], lmdbKey: lmdbKey, expireAt: expireAt)
+                    deleted += 1
+                } else {
+                    // A stale index entry (cannot happen unless a write was torn): drop it.
+                    try deleteExpiryEntry(txn, expireAt: expireAt, lmdbKey: lmdbKey)
+                }
+            }
+        } catch {
+            throw fail(error)
+        }
+        writeCount += 1
+        return deleted
+    }
+}

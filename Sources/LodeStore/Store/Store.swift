@@ -1,0 +1,488 @@
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The storage engine: every read and write of user data goes through here, so the
+/// hot cache and LMDB can never disagree.
+///
+/// Confined to one thread (the event loop). Writes of one event-loop turn share one
+/// LMDB write transaction, committed by `endTurn()` before any reply of that turn
+/// is sent (group commit). Reads use the write transaction when one is open, else a
+/// read transaction that is reset at the end of every turn so it never pins pages.
+public final class Store {
+    public struct Options {
+        public var path: String
+        public var mapSize: Int = 1 << 40
+        public var cacheBytes: Int = 64 << 20
+        public var cachePolicy: EvictionPolicy = .s3fifo
+        public var databases: Int = 16
+        public init(path: String) { self.path = path }
+    }
+
+    public static let formatVersion = "1"
+
+    public let env: LMDBEnvironment
+    public internal(set) var cache: HotCache
+    /// The commit log (used with `appendfsync always`; see CommitLog).
+    public let commitLog: CommitLog
+    /// When set, every write is also appended to the commit log.
+    public var logging = false
+    public let databases: Int
+    let keysDB: LMDBDatabase
+    let expiresDB: LMDBDatabase
+    let infoDB: LMDBDatabase
+    let subkeysDB: LMDBDatabase
+    let zscoresDB: LMDBDatabase
+    let garbageDB: LMDBDatabase
+    let readTxn: LMDBTransaction
+    var writeTxn: LMDBTransaction?
+    let allocator = ByteBufferAllocator()
+
+    /// Live key counts and keys-with-expiry counts, per physical database.
+    var keyCounts: [Int]
+    var expireCounts: [Int]
+    var countsDirty = false
+    /// Logical database index (SELECT n) → physical database byte. SWAPDB swaps entries.
+    public internal(set) var dbMap: [UInt8]
+
+    /// Incremented by every put or delete; lets the caller see whether a command wrote.
+    public internal(set) var writeCount = 0
+    /// Sequence number of the last committed write transaction.
+    public internal(set) var committedSequence: UInt64 = 0
+    /// Set when a write failed in this turn: the turn's transaction was aborted and
+    /// further writes are refused until `endTurn()`.
+    public internal(set) var turnFailure: StoreError?
+
+    /// The last collection version handed out (see `newVersion`).
+    var lastVersion: UInt64 = 0
+    /// Set when discarded collections may have sub-keys left to sweep.
+    var garbagePending = true
+    var scratch: [UInt8] = []
+    var scratch2: [UInt8] = []
+
+    public init(options: Options) throws {
+        precondition(options.databases >= 1 && options.databases <= 255)  // 255: the element cache's namespace
+        databases = options.databases
+        env = try LMDBEnvironment(path: options.path, options: .init(mapSize: options.mapSize))
+        cache = HotCache(capacity: options.cacheBytes, policy: options.cachePolicy)
+        let txn = try LMDBTransaction(env, readOnly: false)
+        keysDB = try txn.openDatabase("keys", create: true)
+        expiresDB = try txn.openDatabase("expires", create: true)
+        infoDB = try txn.openDatabase("info", create: true)
+        // Sub-key and score-index databases are created now so that the layout of
+        // every type exists from format version 1 (docs/storage.md).
+        subkeysDB = try txn.openDatabase("subkeys", create: true)
+        zscoresDB = try txn.openDatabase("zscores", create: true)
+        garbageDB = try txn.openDatabase("garbage", create: true)
+        let format: String? = try Self.getString(txn, infoDB, "format")
+        if let format, format != Self.formatVersion {
+            txn.abort()
+            throw StoreError.formatMismatch(found: format, expected: Self.formatVersion)
+        }
+        if format == nil { try Self.putString(txn, infoDB, "format", Self.formatVersion) }
+        (keyCounts, expireCounts, dbMap) = try Self.readCounters(txn, infoDB)
+        if let raw: [UInt8] = try Self.getBytes(txn, infoDB, "seq"), raw.count == 8 {
+            committedSequence = raw.withUnsafeBytes { KeyEncoding.readBigEndian($0, at: 0) }
+        }
+        try txn.commit()
+        readTxn = try LMDBTransaction(env, readOnly: true)
+        readTxn.reset()
+        commitLog = try CommitLog(directory: options.path)
+        try recover()
+    }
+
+    /// Replays commit-log records that LMDB does not have (a power loss after the
+    /// log was synced but before LMDB was), then checkpoints.
+    func recover() throws {
+        try loadLastVersion(currentReadTxn())
+        let missing = commitLog.readAll().filter { $0.sequence > committedSequence }
+        if !missing.isEmpty {
+            for entry in missing {
+                for op in entry.ops {
+                    switch op {
+                    case .put(let db, let key, let record): try put(db: db, key: key, record: record)
+                    case .delete(let db, let key, let keep): try delete(db: db, key: key, keepElements: keep)
+                    case .flush(let db): try flush(db: db)
+                    case .flushAll: try flushAll()
+                    case .swap(let a, let b): try swap(a, b)
+                    case .setElement(let v, let sub, let value): try setElement(version: v, sub, value: value)
+                    case .removeElement(let v, let sub): try removeElement(version: v, sub)
+                    case .scoreIndex(let v, let score, let member, let present):
+                        if present {
+                            try scoreIndexPut(version: v, score: score, member: member)
+                        } else {
+                            try scoreIndexDelete(version: v, score: score, member: member)
+                        }
+                    }
+                }
+            }
+            committedSequence = missing.last!.sequence - 1
+            guard case .committed = endTurn() else { throw StoreError.recoveryFailed(lastFailure) }
+        }
+        try env.sync()
+        commitLog.truncate(0)
+        commitLog.truncate(1)
+        cache.removeAll()
+    }
+
+    /// How many commit-log records start-up replayed (for the log and tests).
+    public internal(set) var replayedRecords = 0
+
+    /// Versions must keep increasing across restarts: start above every stored one.
+    func loadLastVersion(_ txn: LMDBTransaction) throws {
+        let cursor = try LMDBCursor(txn, subkeysDB)
+        if try cursor.last() { lastVersion = cursor.withCurrent { k, _ in k.count >= 8 ? KeyEncoding.readBigEndian(k, at: 0) : 0 } }
+        let g = try LMDBCursor(txn, garbageDB)
+        if try g.last() { lastVersion = max(lastVersion, g.withCurrent { k, _ in KeyEncoding.readBigEndian(k, at: 0) }) }
+    }
+
+    public func close() {
+        readTxn.abort()
+        writeTxn?.abort()
+        if (try? env.sync()) != nil {
+            commitLog.truncate(0)
+            commitLog.truncate(1)
+        }
+        env.close()
+    }
+
+    public func physical(_ logicalDB: Int) -> UInt8 { dbMap[logicalDB] }
+
+    /// Switches the eviction policy: the cache starts empty (it only ever holds
+    /// clean copies, so nothing is lost).
+    public func setCachePolicy(_ policy: EvictionPolicy) {
+        guard policy != cache.policy else { return }
+        cache = HotCache(capacity: cache.capacity, policy: policy)
+    }
+
+    // MARK: transactions
+
+    func currentReadTxn() throws -> LMDBTransaction {
+        if let writeTxn { return writeTxn }
+        try readTxn.renew()
+        return readTxn
+    }
+
+    func beginWrite() throws -> LMDBTransaction {
+        if let turnFailure { throw turnFailure }
+        if let writeTxn { return writeTxn }
+        readTxn.reset()
+        do {
+            let t = try LMDBTransaction(env, readOnly: false)
+            writeTxn = t
+            return t
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    /// Aborts the turn's transaction after a failed write: what it held is lost, so
+    /// the cache and counters are reloaded from the last commit.
+    func fail(_ error: Error) -> StoreError {
+        if let e = error as? StoreError { return e }
+        writeTxn?.abort()
+        writeTxn = nil
+        cache.removeAll()
+        reloadCounters()
+        let e = StoreError(error)
+        turnFailure = e
+        return e
+    }
+
+    func reloadCounters() {
+        countsDirty = false
+        guard let t = try? currentReadTxn(), let loaded = try? Self.readCounters(t, infoDB) else { return }
+        (keyCounts, expireCounts, dbMap) = loaded
+    }
+
+    /// The persisted key counts, expiry counts and database map (as of `txn`).
+    private static func readCounters(_ txn: LMDBTransaction, _ infoDB: LMDBDatabase) throws -> ([Int], [Int], [UInt8]) {
+        var counts = [Int](repeating: 0, count: 256)
+        var expires = [Int](repeating: 0, count: 256)
+        if let raw: [UInt8] = try getBytes(txn, infoDB, "counts"), raw.count == 256 * 16 {
+            raw.withUnsafeBytes { r in
+                for i in 0..<256 {
+                    counts[i] = Int(KeyEncoding.readBigEndian(r, at: i * 16))
+                    expires[i] = Int(KeyEncoding.readBigEndian(r, at: i * 16 + 8))
+                }
+            }
+        }
+        var map = (0...255).map { UInt8($0) }
+        if let raw: [UInt8] = try getBytes(txn, infoDB, "dbmap"), raw.count == 256 { map = raw }
+        return (counts, expires, map)
+    }
+
+    public enum TurnResult: Equatable {
+        case nothingWritten
+        case committed(sequence: UInt64)
+        case failed
+    }
+
+    /// Ends the event-loop turn: commits the turn's writes (one transaction for all
+    /// clients) and releases the read snapshot.
+    public func endTurn() -> TurnResult {
+        readTxn.reset()
+        if let failure = turnFailure {
+            turnFailure = nil
+            lastFailure = failure
+            commitLog.discardPending()
+            return .failed
+        }
+        guard let t = writeTxn else { return .nothingWritten }
+        writeTxn = nil
+        let sequence = committedSequence + 1
+        do {
+            var seq: [UInt8] = []
+            KeyEncoding.appendBigEndian(sequence, to: &seq)
+            try Self.putBytes(t, infoDB, "seq", seq)
+            if countsDirty {
+                var raw = [UInt8]()
+                raw.reserveCapacity(256 * 16)
+                for i in 0..<256 {
+                    KeyEncoding.appendBigEndian(UInt64(keyCounts[i]), to: &raw)
+                    KeyEncoding.appendBigEndian(UInt64(expireCounts[i]), to: &raw)
+                }
+                try Self.putBytes(t, infoDB, "counts", raw)
+                countsDirty = false
+            }
+            try t.commit()
+        } catch {
+            t.abort()
+            lastFailure = StoreError(error)
+            cache.removeAll()
+            reloadCounters()
+            readTxn.reset()
+            commitLog.discardPending()
+            return .failed
+        }
+        committedSequence = sequence
+        do {
+            try commitLog.writePending(sequence: sequence)
+        } catch {
+            // LMDB holds the writes; only their early durability is lost.
+            logWriteError = "\(error)"
+        }
+        return .committed(sequence: sequence)
+    }
+
+    /// Why the last `.failed` turn failed.
+    public internal(set) var lastFailure: StoreError?
+
+    /// The last failure to append to the commit log, if any.
+    public var logWriteError: String?
+
+    /// Releases the read snapshot between turns without committing.
+    public func endReadSnapshot() {
+        readTxn.reset()
+    }
+
+    public var hasPendingWrites: Bool { writeTxn != nil || turnFailure != nil }
+
+    // MARK: locating keys
+
+    /// Fills `out` with the LMDB key of `key` in physical database `db` (for a new
+    /// long key: the next free chain slot) and says whether it is stored, with
+    /// its expiry.
+    func locate(_ txn: LMDBTransaction, db: UInt8, key: ByteBuffer, into out: inout [UInt8])
+        throws -> (found: Bool, expireAt: Int64, version: UInt64) {
+        out.removeAll(keepingCapacity: true)
+        if key.readableBytes <= KeyEncoding.maxInlineKeyLength {
+            KeyEncoding.appendShortKey(db: db, key: key, to: &out)
+            return try out.withUnsafeBytes { k in
+                try txn.withValue(keysDB, key: k) { v in
+                    guard let v, let h = KeyEncoding.readHeader(v) else { return (false, 0, 0) }
+                    return (true, h.expireAt, KeyEncoding.collectionVersion(v, h))
+                }
+            }
+        }
+        // Long key: walk the chain of entries sharing prefix and hash.
+        KeyEncoding.appendLongChain(db: db, key: key, to: &out)
+        let chainLength = out.count
+        let cursor = try LMDBCursor(txn, keysDB)
+        var positioned = try out.withUnsafeBytes { k in try cursor.seek(atLeast: k) }
+        var next: UInt16 = 0
+        while positioned {
+            enum Step { case stop, match(UInt16, Int64, UInt64), other(UInt16) }
+            let step: Step = cursor.withCurrent { k, v in
+                guard k.count == chainLength + 2,
+                    out.withUnsafeBytes({ memcmp($0.baseAddress!, k.baseAddress!, chainLength) == 0 }) else { return .stop }
+                let seq = UInt16(k[chainLength]) << 8 | UInt16(k[chainLength + 1])
+                guard let h = KeyEncoding.readHeader(v), let r = h.fullKeyRange else { return .other(seq) }
+                let same = key.withUnsafeReadableBytes { u in
+                    u.count == r.count && memcmp(u.baseAddress!, v.baseAddress! + r.lowerBound, r.count) == 0
+                }
+                return same ? .match(seq, h.expireAt, KeyEncoding.collectionVersion(v, h)) : .other(seq)
+            }
+            switch step {
+            case .stop: positioned = false
+            case .match(let seq, let expireAt, let version):
+                out.append(UInt8(seq >> 8)); out.append(UInt8(seq & 0xFF))
+                return (true, expireAt, version)
+            case .other(let seq):
+                next = seq &+ 1
+                positioned = try cursor.next()
+            }
+        }
+        out.append(UInt8(next >> 8)); out.append(UInt8(next & 0xFF))
+        return (false, 0, 0)
+    }
+
+    func readStored(_ txn: LMDBTransaction, lmdbKey: [UInt8]) throws -> Record? {
+        try lmdbKey.withUnsafeBytes { k in
+            try txn.withValue(keysDB, key: k) { v in v.flatMap { KeyEncoding.decodeRecord($0, allocator: allocator) } }
+        }
+    }
+
+    // MARK: reads
+
+    /// The live record under `key`, or nil. An expired record is deleted on the way
+    /// (lazy expiry) and never returned.
+    public func get(db: UInt8, key: ByteBuffer, now: Int64) throws -> Record? {
+        cache.clock = UInt32(truncatingIfNeeded: now / 1000)
+        var record = cache.get(db: db, key: key)
+        if record == nil {
+            do {
+                let txn = try currentReadTxn()
+                if key.readableBytes <= KeyEncoding.maxInlineKeyLength {
+                    // One B-tree lookup that decodes the record directly.
+                    scratch.removeAll(keepingCapacity: true)
+                    KeyEncoding.appendShortKey(db: db, key: key, to: &scratch)
+                } else {
+                    guard try locate(txn, db: db, key: key, into: &scratch).found else { return nil }
+                }
+                record = try readStored(txn, lmdbKey: scratch)
+            } catch {
+                throw StoreError(error)
+            }
+            guard let r = record else { return nil }
+            if !r.isExpired(now: now) { cache.put(db: db, key: key, r) }
+        }
+        if let r = record, r.isExpired(now: now) {
+            try delete(db: db, key: key)
+            return nil
+        }
+        return record
+    }
+
+    /// Whether `key` exists, without copying its value when it is not cached.
+    public func exists(db: UInt8, key: ByteBuffer, now: Int64) throws -> Bool {
+        try get(db: db, key: key, now: now) != nil
+    }
+
+    // MARK: writes
+
+    /// Stores `record` under `key`, replacing whatever was there (any type).
+    public func put(db: UInt8, key: ByteBuffer, record: Record) throws {
+        let txn = try beginWrite()
+        do {
+            let found: Bool, oldExpire: Int64, oldVersion: UInt64
+            if key.readableBytes <= KeyEncoding.maxInlineKeyLength, let cached = cache.peek(db: db, key: key) {
+                // The cache is exact for the keys it holds: no B-tree lookup needed.
+                scratch.removeAll(keepingCapacity: true)
+                KeyEncoding.appendShortKey(db: db, key: key, to: &scratch)
+                (found, oldExpire, oldVersion) = (true, cached.expireAt, cached.collection?.version ?? 0)
+            } else {
+                (found, oldExpire, oldVersion) = try locate(txn, db: db, key: key, into: &scratch)
+            }
+            // Replacing a collection (not updating its metadata): its elements go.
+            if oldVersion != 0 && record.collection?.version != oldVersion { try discard(txn, version: oldVersion) }
+            let fullKey: ByteBuffer? = key.readableBytes > KeyEncoding.maxInlineKeyLength ? key : nil
+            let size = KeyEncoding.recordSize(record, fullKey: fullKey)
+            try scratch.withUnsafeBytes { k in
+                try txn.putReserved(keysDB, key: k, size: size) { out in
+                    KeyEncoding.writeRecord(record, fullKey: fullKey, into: out)
+                }
+            }
+            if oldExpire != record.expireAt {
+                if oldExpire != 0 { try deleteExpiryEntry(txn, expireAt: oldExpire, lmdbKey: scratch) }
+                if record.expireAt != 0 { try putExpiryEntry(txn, expireAt: record.expireAt, lmdbKey: scratch) }
+            }
+            let d = Int(db)
+            if !found { keyCounts[d] += 1 }
+            if found && oldExpire != 0 { expireCounts[d] -= 1 }
+            if record.expireAt != 0 { expireCounts[d] += 1 }
+            countsDirty = true
+        } catch {
+            throw fail(error)
+        }
+        writeCount += 1
+        if logging { commitLog.append(.put(db: db, key: key, record: record)) }
+        cache.put(db: db, key: key, record)
+    }
+
+    /// Removes `key`; returns whether it existed (expired or not).
+    @discardableResult
+    /// `keepElements`: the record moved elsewhere (RENAME, MOVE) and its
+    /// collection version lives on there, so its elements must not be discarded.
+    public func delete(db: UInt8, key: ByteBuffer, keepElements: Bool = false) throws -> Bool {
+        let txn = try beginWrite()
+        cache.remove(db: db, key: key)
+        do {
+            let (found, expireAt, version) = try locate(txn, db: db, key: key, into: &scratch)
+            guard found else { return false }
+            if version != 0 && !keepElements { try discard(txn, version: version) }
+            try deleteLocated(txn, db: db, lmdbKey: scratch, expireAt: expireAt)
+        } catch {
+            throw fail(error)
+        }
+        writeCount += 1
+        if logging { commitLog.append(.delete(db: db, key: key, keepElements: keepElements)) }
+        return true
+    }
+
+    func deleteLocated(_ txn: LMDBTransaction, db: UInt8, lmdbKey: [UInt8], expireAt oldExpire: Int64) throws {
+        try lmdbKey.withUnsafeBytes { k in _ = try txn.delete(keysDB, key: k) }
+        if oldExpire != 0 {
+            try deleteExpiryEntry(txn, expireAt: oldExpire, lmdbKey: lmdbKey)
+            expireCounts[Int(db)] -= 1
+        }
+        keyCounts[Int(db)] -= 1
+        countsDirty = true
+    }
+
+    func putExpiryEntry(_ txn: LMDBTransaction, expireAt: Int64, lmdbKey: [UInt8]) throws {
+        scratch2.removeAll(keepingCapacity: true)
+        KeyEncoding.appendExpiryKey(expireAt: expireAt, lmdbKey: lmdbKey, to: &scratch2)
+        try scratch2.withUnsafeBytes { k in try txn.put(expiresDB, key: k, value: UnsafeRawBufferPointer(start: nil, count: 0)) }
+    }
+
+    func deleteExpiryEntry(_ txn: LMDBTransaction, expireAt: Int64, lmdbKey: [UInt8]) throws {
+        scratch2.removeAll(keepingCapacity: true)
+        KeyEncoding.appendExpiryKey(expireAt: expireAt, lmdbKey: lmdbKey, to: &scratch2)
+        try scratch2.withUnsafeBytes { k in _ = try txn.delete(expiresDB, key: k) }
+    }
+
+    // MARK: helpers
+
+    static func getBytes(_ t: LMDBTransaction, _ db: LMDBDatabase, _ name: String) throws -> [UInt8]? {
+        var key = Array(name.utf8)
+        return try key.withUnsafeMutableBytes { k in try t.withValue(db, key: UnsafeRawBufferPointer(k)) { $0.map { Array($0) } } }
+    }
+
+    static func getString(_ t: LMDBTransaction, _ db: LMDBDatabase, _ name: String) throws -> String? {
+        try getBytes(t, db, name).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func putBytes(_ t: LMDBTransaction, _ db: LMDBDatabase, _ name: String, _ value: [UInt8]) throws {
+        let key = Array(name.utf8)
+        try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try t.put(db, key: k, value: v) } }
+    }
+
+    static func putString(_ t: LMDBTransaction, _ db: LMDBDatabase, _ name: String, _ value: String) throws {
+        try putBytes(t, db, name, Array(value.utf8))
+    }
+}
+
+/// Milliseconds since the epoch (CLOCK_REALTIME, as Redis's mstime()).
+public func currentTimeMillis() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
+
+public func currentTimeMicros() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+}
