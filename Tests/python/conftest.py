@@ -15,7 +15,7 @@ def pytest_configure(config):
 
 @pytest.fixture
 def lode():
-    """A fresh Lode server on a free port with its own data directory."""
+    """A fresh Lode server on a port the kernel picked, with its own data directory."""
     srv = harness.lode_server().start()
     yield srv
     srv.cleanup()

@@ -1,9 +1,21 @@
 """Process and protocol helpers shared by Lode's Python test suites.
 
-Servers are started on free ports in temporary directories and stopped by PID,
-so a test never depends on anything already running on the machine.
+Servers are started in temporary directories and stopped by PID, so a test
+never depends on anything already running on the machine. Neither kind of
+server is given a port number picked in advance (which another process could
+take between the pick and the bind):
+  * lode-server is started with `--port 0`: the kernel picks a free port at the
+    bind, and the harness reads it from the server's log line
+    `Ready to accept connections tcp port=NNNN`;
+  * redis-server 7.0 has no such option (`--port 0` turns TCP off), so it is
+    started with `--port 0` and a Unix socket, and the harness then asks it over
+    that socket to `CONFIG SET port N`: a port taken in the meantime is an error
+    reply, and the harness tries another one. Either way, once start() returns,
+    `server.port` is a port that this very process has bound.
+A restarted server may be on another port: read `server.port` after start().
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -23,6 +35,8 @@ TESTING_REDIS = TARGET == "redis"
 
 
 def free_port():
+    """A port that was free a moment ago (nothing stops another process from
+    taking it next): only a candidate, for redis-server's CONFIG SET port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -58,18 +72,51 @@ def wait_for_port(port, proc, timeout=30.0):
     raise RuntimeError(f"server on port {port} did not answer within {timeout}s")
 
 
-class Server:
-    """A server process (Lode or Redis) on 127.0.0.1:port."""
+def _last_option(argv, name, default=None):
+    """The value of the last `--name value` pair in argv (the one that wins)."""
+    value = default
+    for i, a in enumerate(argv[:-1]):
+        if a == "--" + name:
+            value = argv[i + 1]
+    return value
 
-    def __init__(self, argv, port, workdir, owns_dir):
-        self.argv, self.port, self.dir, self._owns_dir = argv, port, workdir, owns_dir
+
+class Server:
+    """A server process (Lode or Redis) on 127.0.0.1:port.
+
+    `port` is the port the running server has bound (None before the first
+    start(); it may change on a restart). `port_option` is what the server's
+    `port` option says, i.e. what CONFIG GET port and INFO tcp_port report."""
+
+    def __init__(self, argv, workdir, owns_dir):
+        self.argv, self.dir, self._owns_dir = argv, workdir, owns_dir
+        self.port = self.port_option = None
         self.proc = None
 
     def start(self, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        self._before_start()
         self.log = open(os.path.join(self.dir, "server.log"), "ab")
         self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
-        wait_for_port(self.port, self.proc, timeout)
+        try:
+            self.port = self._await_port(deadline)
+            wait_for_port(self.port, self.proc, max(0.1, deadline - time.monotonic()))
+        except BaseException:
+            self.stop(signal.SIGKILL)  # no server left behind by a failed start
+            raise
         return self
+
+    def _before_start(self):
+        pass
+
+    def _await_port(self, deadline):
+        """Returns the TCP port the just started process has bound."""
+        raise NotImplementedError
+
+    def _check_running(self, what):
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"server exited with {self.proc.returncode} before {what}; "
+                               f"log tail:\n{self.log_text()[-2000:]}")
 
     def stop(self, sig=signal.SIGTERM, timeout=30.0):
         """Stops the process by PID; returns its exit code."""
@@ -115,20 +162,129 @@ class Server:
             return f.read().decode("utf-8", "replace")
 
 
-def lode_server(extra_args=(), port=None, workdir=None, conf=None):
-    """A Lode server (not started) with its data in a fresh temp dir."""
+READY_LINE = re.compile(rb"Ready to accept connections tcp port=(\d+)")
+
+
+class LodeServer(Server):
+    """lode-server started with `--port 0` (unless a test asks for a port): the
+    bound port is read from the `Ready to accept connections tcp port=NNNN` line
+    this start appends to its log (stdout, captured in server.log, unless a
+    `logfile` is set on the command line or in the config file)."""
+
+    def __init__(self, argv, workdir, owns_dir, conf):
+        super().__init__(argv, workdir, owns_dir)
+        self.conf = conf
+        self.port_option = int(_last_option(argv, "port"))
+
+    def ready_log_path(self):
+        """The file the server writes its log lines to (relative names are taken
+        from the server's working directory, self.dir)."""
+        logfile = ""
+        try:
+            with open(self.conf) as f:
+                for line in f:
+                    words = line.split(None, 1)
+                    if len(words) == 2 and words[0].lower() == "logfile":
+                        logfile = words[1].strip().strip('"')
+        except OSError:
+            pass
+        logfile = _last_option(self.argv, "logfile", logfile)
+        return os.path.join(self.dir, logfile or "server.log")
+
+    def _before_start(self):
+        # Only this start's lines count: a restart appends to the same log.
+        self._ready_log = self.ready_log_path()
+        try:
+            self._ready_offset = os.path.getsize(self._ready_log)
+        except OSError:
+            self._ready_offset = 0
+
+    def _await_port(self, deadline):
+        while True:
+            try:
+                with open(self._ready_log, "rb") as f:
+                    f.seek(self._ready_offset)
+                    m = READY_LINE.search(f.read())
+            except OSError:
+                m = None
+            if m:
+                port = int(m.group(1))
+                if self.port_option and port != self.port_option:
+                    raise RuntimeError(f"asked for port {self.port_option}, the server says {port}")
+                return port
+            self._check_running("logging its port")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no 'Ready to accept connections tcp port=' line in {self._ready_log}")
+            time.sleep(0.02)
+
+
+class RedisServer(Server):
+    """redis-server started with TCP off (`--port 0`) and a Unix socket, then
+    told to listen on a candidate TCP port with CONFIG SET port; a port already
+    taken is an error reply (Redis keeps running), and another one is tried."""
+
+    PORT_ATTEMPTS = 20
+
+    def __init__(self, argv, workdir, owns_dir):
+        super().__init__(argv, workdir, owns_dir)
+        self._sock_dir = None
+        path = os.path.join(workdir, "redis.sock")
+        if len(path.encode()) > 100:  # sun_path holds 108 bytes
+            self._sock_dir = tempfile.mkdtemp(prefix="rsock-")
+            path = os.path.join(self._sock_dir, "redis.sock")
+        self.unix_path = path
+        self.argv = argv[:1] + ["--port", "0", "--unixsocket", path] + argv[1:]
+        self.password = _last_option(argv, "requirepass", "")
+
+    def _await_port(self, deadline):
+        while True:
+            try:
+                c = RawClient(None, timeout=10.0, unix_path=self.unix_path)
+                break
+            except OSError:
+                self._check_running("listening on its Unix socket")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not listen on {self.unix_path}") from None
+                time.sleep(0.02)
+        with c:
+            if self.password:
+                c.call("AUTH", self.password)
+            refused = []
+            while len(refused) < self.PORT_ATTEMPTS:
+                port = free_port()
+                reply = c.call("CONFIG", "SET", "port", port)
+                if reply == b"OK":
+                    self.port_option = port
+                    return port
+                if isinstance(reply, Err) and reply.startswith(b"LOADING"):
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("redis-server still loading its data")
+                    time.sleep(0.05)
+                    continue
+                refused.append((port, reply))
+        raise RuntimeError(f"redis-server refused every port: {refused}")
+
+    def cleanup(self):
+        super().cleanup()
+        if self._sock_dir:
+            shutil.rmtree(self._sock_dir, ignore_errors=True)
+
+
+def lode_server(extra_args=(), port=0, workdir=None, conf=None):
+    """A Lode server (not started) with its data in a fresh temp dir. By default
+    it binds a port the kernel picks (`--port 0`); `server.port` gives it once
+    started."""
     owns = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="lode-test-")
-    port = port or free_port()
     datadir = os.path.join(workdir, "data")
     if TESTING_REDIS:
         os.makedirs(datadir, exist_ok=True)  # redis-server does not create its dir
-        argv = [REDIS_BIN, "--port", str(port), "--bind", "127.0.0.1", "--dir", datadir,
+        argv = [REDIS_BIN, "--bind", "127.0.0.1", "--dir", datadir,
                 "--save", "", "--appendonly", "yes", *extra_args]
-        return Server(argv, port, workdir, owns)
+        return RedisServer(argv, workdir, owns)
     conf = conf or os.path.join(ROOT, "default.conf")
-    argv = [LODE_BIN, conf, "--port", str(port), "--dir", datadir, *extra_args]
-    return Server(argv, port, workdir, owns)
+    argv = [LODE_BIN, conf, "--port", str(port or 0), "--dir", datadir, *extra_args]
+    return LodeServer(argv, workdir, owns, conf)
 
 
 def run_to_exit(argv, timeout=15.0, cwd=None):
@@ -146,10 +302,9 @@ def run_to_exit(argv, timeout=15.0, cwd=None):
 def redis_server(extra_args=()):
     """A reference redis-server (not started), without persistence unless asked."""
     workdir = tempfile.mkdtemp(prefix="redis-ref-")
-    port = free_port()
-    argv = [REDIS_BIN, "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir,
+    argv = [REDIS_BIN, "--bind", "127.0.0.1", "--dir", workdir,
             "--save", "", "--appendonly", "no", *extra_args]
-    return Server(argv, port, workdir, True)
+    return RedisServer(argv, workdir, True)
 
 
 def encode_command(*args):
@@ -181,8 +336,17 @@ class RawClient:
     mapping (None, plain lists, int, bytes) that other tests rely on.
     """
 
-    def __init__(self, port, timeout=10.0, exact_types=False):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=10.0, exact_types=False, unix_path=None):
+        if unix_path is not None:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            try:
+                self.sock.connect(unix_path)
+            except OSError:
+                self.sock.close()
+                raise
+        else:
+            self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.buf = b""
         self.exact_types = exact_types
         self._captured = None  # list of consumed reply bytes while call_raw runs

@@ -324,7 +324,7 @@ def test_no_acknowledged_write_is_lost(appendfsync, sig):
             assert w.error is None, f"writer {w.wid}: {w.error!r}"
         assert sum(w.acked for w in writers) >= 200, "too little load to test anything"
 
-        srv.start()  # same directory and port; a stale lock must not block it
+        srv.start()  # same directory (maybe another port); a stale lock must not block it
         with srv.client(timeout=30) as c:
             for w in writers:
                 w.check(c)

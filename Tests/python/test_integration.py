@@ -458,7 +458,9 @@ def test_info_sections_and_fields(lode_module):
         assert "\n" not in text.replace("\r\n", ""), "INFO lines must end with CRLF"
         info = info_dict(text)
         assert re.fullmatch(r"7\.0(\.\d+)?", info["redis_version"])
-        assert info["tcp_port"] == str(lode_module.port)
+        # the port option, as in Redis: 0 for a Lode started with --port 0
+        # (test_explicit_port_is_bound_and_reported checks a real number)
+        assert info["tcp_port"] == str(lode_module.port_option)
         assert int(info["connected_clients"]) >= 1
         assert int(info["used_memory"]) > 0
         assert int(info["total_commands_processed"]) > 0
@@ -494,10 +496,11 @@ def test_config_get_set(lode_module, redis_ref):
         assert len(save) == 2 and save[0] == b"save" and isinstance(save[1], bytes)
         appendonly = c.call("CONFIG", "GET", "appendonly")
         assert appendonly[0] == b"appendonly" and appendonly[1] in (b"yes", b"no")
-        assert c.call("CONFIG", "GET", "port") == [b"port", str(lode_module.port).encode()]
+        port_option = str(lode_module.port_option).encode()  # 0 for a Lode started with --port 0
+        assert c.call("CONFIG", "GET", "port") == [b"port", port_option]
         assert c.call("CONFIG", "GET", "databases") == [b"databases", b"16"]
         pairs = c.call("CONFIG", "GET", "port", "databases")
-        assert dict(zip(pairs[::2], pairs[1::2])) == {b"port": str(lode_module.port).encode(),
+        assert dict(zip(pairs[::2], pairs[1::2])) == {b"port": port_option,
                                                       b"databases": b"16"}
         assert c.call("CONFIG", "SET", "appendfsync", "always") == Simple(b"OK")
         assert c.call("CONFIG", "GET", "appendfsync") == [b"appendfsync", b"always"]
@@ -524,6 +527,32 @@ def test_command_count_info_docs(lode_module, redis_ref):
         assert c.call("COMMAND", "INFO", "no-such-command") == [None]
         docs = c.call("COMMAND", "DOCS", "get")
         assert docs[0] == b"get" and b"summary" in docs[1]
+
+
+@lode_only
+def test_explicit_port_is_bound_and_reported():
+    # The harness starts Lode with --port 0; here a port number is given. It is
+    # only a candidate (another process may take it first): then try another.
+    for _ in range(10):
+        srv = harness.lode_server(port=harness.free_port())
+        try:
+            srv.start()
+        except RuntimeError:
+            taken = "Could not create server TCP listening socket" in srv.log_text()
+            srv.cleanup()
+            if taken:
+                continue
+            raise
+        try:
+            assert srv.port == srv.port_option != 0
+            with srv.client() as c:
+                assert c.call("CONFIG", "GET", "port") == [b"port", str(srv.port).encode()]
+                assert info_dict(c.call("INFO", "server"))["tcp_port"] == str(srv.port)
+                assert client_list(c.call("CLIENT", "INFO"))[0][1]["laddr"] == "127.0.0.1:%d" % srv.port
+            return
+        finally:
+            srv.cleanup()
+    pytest.fail("no free port found in 10 attempts")
 
 
 def test_time(lode_module):
