@@ -111,6 +111,18 @@ extension ByteBuffer {
         writeCRLF()
     }
 
+    /// An out-of-band frame's header (pub/sub messages): a push in RESP3, an array in RESP2.
+    @inlinable
+    public mutating func writePushHeader(_ count: Int, _ version: RESPVersion) {
+        if version == .resp3 {
+            writeInteger(UInt8(ascii: ">"))
+            writeDecimal(count)
+            writeCRLF()
+        } else {
+            writeArrayHeader(count)
+        }
+    }
+
     /// A map of `count` pairs: `%` in RESP3, a flat array of 2×count in RESP2.
     @inlinable
     public mutating func writeMapHeader(_ count: Int, _ version: RESPVersion) {

@@ -87,7 +87,7 @@ final class DispatchTests: XCTestCase {
     func testBlockedClientIsServedByAnotherClientsPush() throws {
         let waiter = try session(), pusher = try session()
         var woken = 0
-        waiter.onWake = { woken += 1 }
+        waiter.onOutput = { woken += 1 }
         XCTAssertEqual(run(waiter, "BLPOP", "q", "0"), "")
         XCTAssertTrue(waiter.state.isBlocked)
         XCTAssertTrue(waiter.input.paused, "input waits while blocked")

@@ -9,6 +9,10 @@ struct BlockRequest {
     let deadline: Int64?
 }
 
+/// What a blocking command answers when it may not block (inside EXEC): the
+/// null Redis gives there (BLMOVE and BRPOPLPUSH a null bulk, the rest a null array).
+enum NonBlockingReply { case nullArray, null }
+
 extension CommandContext {
     /// Redis's timeout argument: seconds as a (long double) float, turned into
     /// milliseconds rounding up, so -0.0001 means 0 (forever) and only values
@@ -25,8 +29,12 @@ extension CommandContext {
         return overflow ? Int64.max : deadline
     }
 
-    /// Asks for the client to wait on `keys` (a retry that already waits stays in line).
-    mutating func block(on keys: [ByteBuffer], deadline: Int64?) {
+    /// Asks for the client to wait on `keys` (a retry that already waits stays in
+    /// line); inside EXEC answers at once as Redis does.
+    mutating func block(on keys: [ByteBuffer], deadline: Int64?, orReply fallback: NonBlockingReply = .nullArray) {
+        guard !denyBlocking else {
+            return fallback == .null ? out.writeNull(resp) : out.writeNullArray(resp)
+        }
         blockRequest = BlockRequest(keys: keys.map { (db, $0) }, deadline: deadline)
     }
 }
@@ -65,13 +73,13 @@ enum BlockingCommands {
         let from = try ListCommands.side(c, 3), to = try ListCommands.side(c, 4)
         let deadline = try c.timeout(5)
         if let v = try ListCommands.move(&c, src: c.arg(1), dst: c.arg(2), fromLeft: from, toLeft: to) { return c.out.writeBulk(v) }
-        c.block(on: [c.arg(1)], deadline: deadline)
+        c.block(on: [c.arg(1)], deadline: deadline, orReply: .null)
     }
 
     static func brpoplpush(_ c: inout CommandContext) throws(CommandError) {
         let deadline = try c.timeout(3)
         if let v = try ListCommands.move(&c, src: c.arg(1), dst: c.arg(2), fromLeft: false, toLeft: true) { return c.out.writeBulk(v) }
-        c.block(on: [c.arg(1)], deadline: deadline)
+        c.block(on: [c.arg(1)], deadline: deadline, orReply: .null)
     }
 
     static func blmpop(_ c: inout CommandContext) throws(CommandError) {

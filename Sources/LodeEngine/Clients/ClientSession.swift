@@ -15,11 +15,12 @@ package final class ClientSession {
     package private(set) var out: ByteBuffer
     /// The settings the request decoder reads between requests.
     package let input: RESPInputControl
-    /// Called when replies appear outside the session's own input (a blocked
-    /// command served by another client's push, a timeout) and when input that
-    /// waited may run again: the network layer flushes at the end of the turn and
-    /// resumes decoding.
-    package var onWake: (() -> Void)?
+    /// Called when replies appear outside the session's own input (a published
+    /// message, a blocked command served by another client's push, a timeout):
+    /// the network layer flushes them at the end of the turn.
+    package var onOutput: (() -> Void)?
+    /// Called when input that waited (behind a blocked command) may run again.
+    package var onResumeInput: (() -> Void)?
 
     /// Where the first write of the open LMDB transaction began in `out`, and how
     /// many commands ran since: if the turn's commit fails, those replies become errors.
@@ -65,6 +66,8 @@ package final class ClientSession {
     /// The channel is gone.
     package func channelClosed() {
         if client.connection.channelClosed() { leaveWaitLists() }
+        server.watches.unwatchAll(client)
+        server.pubsub.removeAll(client)
         input.paused = true
         server.disconnected(self)
     }
@@ -93,20 +96,31 @@ package final class ClientSession {
         let command: Command, handler: CommandHandler
         switch table.resolve(args) {
         case .failure(let error):
-            out.writeErrorBytes(error.bytes)
-            return
+            return refuse(error.bytes)
         case .success(let resolved):
             (command, handler) = resolved
         }
         if !client.authenticated && !command.flags.contains(.noAuth) {
-            out.writeStaticString("-NOAUTH Authentication required.\r\n")
+            return refuse(Array("NOAUTH Authentication required.".utf8))
+        }
+        let inTransaction = client.connection.inTransaction
+        if inTransaction && command.flags.contains(.noMulti) {
+            return refuse(Array("ERR Command not allowed inside a transaction".utf8))
+        }
+        if client.resp == .resp2 && client.subscriptions.isSubscribed && !Self.allowedWhileSubscribed.contains(command.fullName) {
+            return refuse(Array(("ERR Can't execute '\(command.fullName)': only (P|S)SUBSCRIBE / "
+                                 + "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context").utf8))
+        }
+        if inTransaction && !Self.runsInsideMulti.contains(command.fullName) {
+            client.connection.queue(args)
+            out.writeStaticString("+QUEUED\r\n")
             return
         }
         client.lastCommand = command.fullName
         let now = currentTimeMillis()
         server.store.cache.clock = UInt32(truncatingIfNeeded: now / 1000)  // for OBJECT IDLETIME
-        var ctx = CommandContext(args: args, client: client, server: server, out: out, now: now, command: command,
-                                 isBlockedRetry: retry)
+        var ctx = CommandContext(args: args, client: client, session: self, server: server, out: out, now: now,
+                                 command: command, isBlockedRetry: retry)
         out = Self.empty  // the context holds the only reference: no copy-on-write
         do {
             try handler(&ctx)
@@ -123,6 +137,50 @@ package final class ClientSession {
             leaveWaitLists()
         }
         if !server.touchedKeys.isEmpty { server.blocking.serve(server) }
+    }
+
+    /// An error reply for a command that does not run (unknown, wrong arity,
+    /// NOAUTH, not allowed now); inside MULTI it also dooms the transaction.
+    private func refuse(_ error: [UInt8]) {
+        out.writeErrorBytes(error)
+        client.connection.refuseInTransaction()
+    }
+
+    /// The commands RESP2 allows a subscribed client (Redis's processCommand).
+    static let allowedWhileSubscribed: Set<String> = [
+        "ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "quit", "reset",
+    ]
+
+    /// The commands that run at once inside MULTI instead of being queued.
+    static let runsInsideMulti: Set<String> = ["exec", "discard", "multi", "watch", "quit", "reset"]
+
+    // MARK: transactions
+
+    /// Runs one command queued in a transaction, as part of EXEC: no blocking,
+    /// its reply (or error) appended to `reply`.
+    func runInTransaction(_ args: [ByteBuffer], _ reply: inout ByteBuffer) {
+        server.stats.totalCommandsProcessed += 1
+        guard case .success(let (command, handler)) = table.resolve(args) else {
+            return reply.writeError("ERR unknown command")  // checked when queued: cannot happen
+        }
+        var ctx = CommandContext(args: args, client: client, session: self, server: server, out: reply,
+                                 now: currentTimeMillis(), command: command, isBlockedRetry: false)
+        ctx.denyBlocking = true
+        reply = Self.empty
+        do {
+            try handler(&ctx)
+        } catch {
+            ctx.out.writeError(error.text)
+        }
+        reply = ctx.out
+    }
+
+    // MARK: pub/sub
+
+    /// Appends an out-of-band frame (a published message) and asks for a flush.
+    func push(_ write: (inout ByteBuffer, RESPVersion) -> Void) {
+        write(&out, client.resp)
+        onOutput?()
     }
 
     // MARK: blocking
@@ -168,7 +226,8 @@ package final class ClientSession {
     /// After being served or timing out: flush, then run the input that waited.
     private func resume() {
         input.paused = !client.connection.acceptsCommands
-        onWake?()
+        onOutput?()
+        onResumeInput?()
     }
 
     // MARK: turn bookkeeping

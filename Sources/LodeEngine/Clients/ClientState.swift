@@ -15,8 +15,12 @@ public final class ClientState {
     let createdAt: Int64
     var lastInteraction: Int64
     var lastCommand = "NULL"
-    /// The connection's mode (normal, blocked, closing, …): one state machine.
+    /// The connection's mode (normal, blocked, transaction, closing, …): one state machine.
     var connection = ConnectionState()
+    /// WATCHed keys, and whether one was touched since (EXEC then fails).
+    var watch = WatchState()
+    /// Pub/sub subscriptions; the client is "subscribed" while it has any.
+    var subscriptions = Subscriptions()
 
     init(id: Int, authenticated: Bool, address: String, localAddress: String, now: Int64) {
         self.id = id

@@ -4,10 +4,12 @@ import NIOCore
 ///
 /// A pure state machine: it holds no channel and performs nothing. Each event
 /// returns the action its driver (the session and, above it, the network
-/// handler) must take. Redis's client modes map onto `Mode` one case each: today
-/// `normal` and `blocked`; MULTI (`transaction`), subscribed mode, MONITOR, CLIENT
-/// PAUSE and replica links become further cases here, each with the data it
-/// needs, so a new mode never means a new flag elsewhere.
+/// handler) must take. Redis's client modes map onto `Mode` one case each:
+/// `normal`, `blocked`, `transaction` (MULTI); MONITOR, CLIENT PAUSE and
+/// replica links become further cases here, each with the data it
+/// needs, so a new mode never means a new flag elsewhere. Subscriptions are
+/// not a mode: a client is subscribed while it has any (RESP2 then restricts
+/// its commands), whatever its mode.
 public struct ConnectionState {
     /// A command waiting in a blocking pop (BLPOP, BZPOPMIN, …).
     public struct BlockedCommand {
@@ -21,9 +23,18 @@ public struct ConnectionState {
         public let generation: Int
     }
 
+    /// MULTI … EXEC: the commands queued so far.
+    public struct Transaction {
+        /// Each queued command's arguments, copied out of the read buffer.
+        public var queued: [[ByteBuffer]] = []
+        /// A command was refused while queuing: EXEC answers EXECABORT.
+        public var refused = false
+    }
+
     public enum Mode {
         case normal
         case blocked(BlockedCommand)
+        case transaction(Transaction)
     }
 
     public enum Phase {
@@ -41,7 +52,14 @@ public struct ConnectionState {
     /// Whether the next request may be read and run now. A blocked client's later
     /// input waits, as in Redis; a closing client reads nothing more.
     public var acceptsCommands: Bool {
-        if case .open(.normal) = phase { return true }
+        switch phase {
+        case .open(.normal), .open(.transaction): return true
+        default: return false
+        }
+    }
+
+    public var inTransaction: Bool {
+        if case .open(.transaction) = phase { return true }
         return false
     }
 
@@ -81,18 +99,51 @@ public struct ConnectionState {
         switch phase {
         case .open(.normal):
             generation += 1
-            let copied = args.map { arg -> ByteBuffer in
-                var copy = ByteBufferAllocator().buffer(capacity: arg.readableBytes)
-                copy.writeImmutableBuffer(arg)
-                return copy
-            }
+            let copied = args.map(Self.copy)
             phase = .open(.blocked(BlockedCommand(args: copied, keys: keys, deadline: deadline, generation: generation)))
             return .register(deadline: deadline, generation: generation)
         case .open(.blocked):
             return .stayBlocked
-        case .closing, .closed:
-            return .ignore
+        case .open(.transaction), .closing, .closed:
+            return .ignore  // inside EXEC commands never block
         }
+    }
+
+    // MARK: transactions
+
+    /// MULTI: false when already in a transaction (or not able to start one).
+    public mutating func beginTransaction() -> Bool {
+        guard case .open(.normal) = phase else { return false }
+        phase = .open(.transaction(Transaction()))
+        return true
+    }
+
+    /// Queues a command of the open transaction (its arguments are copied).
+    public mutating func queue(_ args: [ByteBuffer]) {
+        guard case .open(.transaction(var t)) = phase else { return }
+        phase = .open(.normal)  // no second reference while the queue grows
+        t.queued.append(args.map(Self.copy))
+        phase = .open(.transaction(t))
+    }
+
+    /// A command was refused while queuing (Redis's flagTransaction).
+    public mutating func refuseInTransaction() {
+        guard case .open(.transaction(var t)) = phase else { return }
+        t.refused = true
+        phase = .open(.transaction(t))
+    }
+
+    /// EXEC or DISCARD: back to normal, with what was queued (nil: no MULTI).
+    public mutating func endTransaction() -> Transaction? {
+        guard case .open(.transaction(let t)) = phase else { return nil }
+        phase = .open(.normal)
+        return t
+    }
+
+    private static func copy(_ arg: ByteBuffer) -> ByteBuffer {
+        var copy = ByteBufferAllocator().buffer(capacity: arg.readableBytes)
+        copy.writeImmutableBuffer(arg)
+        return copy
     }
 
     public enum UnblockAction: Equatable {

@@ -31,6 +31,9 @@ typealias CommandHandler = (inout CommandContext) throws(CommandError) -> Void
 struct CommandContext {
     var args: [ByteBuffer]
     let client: ClientState
+    /// The client's session, for what runs commands itself (EXEC). Unowned: it
+    /// outlives every command it runs.
+    unowned(unsafe) let session: ClientSession
     let server: ServerState
     var out: ByteBuffer
     /// Milliseconds since the epoch, read once per command (as Redis's command time).
@@ -38,6 +41,8 @@ struct CommandContext {
     let command: Command
     /// Set while a blocked command runs again because a key it waits on changed.
     let isBlockedRetry: Bool
+    /// Set inside EXEC: a command that would block answers as if timed out.
+    var denyBlocking = false
     /// Set by a blocking command that found nothing to pop: the client waits.
     var blockRequest: BlockRequest? = nil
 
@@ -122,8 +127,10 @@ struct CommandContext {
         do {
             if record.isExpired(now: now) {
                 try store.delete(db: db ?? self.db, key: key)
+                server.keyModified(db ?? self.db, key)
             } else {
                 try store.put(db: db ?? self.db, key: key, record: record)
+                server.keyModified(db ?? self.db, key)
                 // A list or sorted set written by any command (push, RENAME, COPY,
                 // MOVE, *STORE) may serve clients blocked on it, as in Redis.
                 if record.type == .list || record.type == .zset { server.keyTouched(db ?? self.db, key) }
@@ -133,7 +140,10 @@ struct CommandContext {
 
     @discardableResult
     func delete(_ key: ByteBuffer, db: UInt8? = nil, keepElements: Bool = false) throws(CommandError) -> Bool {
-        do { return try store.delete(db: db ?? self.db, key: key, keepElements: keepElements) } catch { throw storeFailure(error) }
+        let deleted: Bool
+        do { deleted = try store.delete(db: db ?? self.db, key: key, keepElements: keepElements) } catch { throw storeFailure(error) }
+        if deleted { server.keyModified(db ?? self.db, key) }
+        return deleted
     }
 
     func storeFailure(_ error: Error) -> CommandError {

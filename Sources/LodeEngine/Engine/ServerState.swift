@@ -52,6 +52,7 @@ package final class ServerState {
         self.logger = logger
         self.configFile = configFile
         runID = (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+        store.onKeyExpired = { [unowned self] db, key in self.keyModified(db, key) }
     }
 
     var requiresAuth: Bool { !config.requirePass.isEmpty }
@@ -67,6 +68,37 @@ package final class ServerState {
     /// Clients waiting in a blocking command.
     var blockedCount: Int { blocking.count }
     let blocking = BlockingRegistry()
+    let watches = WatchRegistry()
+    let pubsub = PubSubRegistry()
+
+    /// Every write of a key goes through here (CommandContext's put, delete and
+    /// save; expiries): WATCH hears of it. `db` is the physical database.
+    func keyModified(_ db: UInt8, _ key: ByteBuffer) {
+        guard !watches.isEmpty else { return }
+        watches.touch(db: store.logical(db), key: key, clients: clients) {
+            ((try? store.peekStored(db: db, key: key)) ?? nil) != nil
+        }
+    }
+
+    /// Before FLUSHDB/FLUSHALL empties logical databases `dbs`.
+    func databasesFlushing(_ dbs: [Int]) {
+        for db in dbs { touchWatches(in: db, replacedWith: nil) }
+    }
+
+    /// Before SWAPDB exchanges logical databases `a` and `b`.
+    func databasesSwapping(_ a: Int, _ b: Int) {
+        touchWatches(in: a, replacedWith: b)
+        touchWatches(in: b, replacedWith: a)
+    }
+
+    private func touchWatches(in db: Int, replacedWith other: Int?) {
+        guard !watches.isEmpty else { return }
+        let now = currentTimeMillis()
+        watches.touchAll(db: db, replacedWith: other, clients: clients) { logical, key in
+            let r = (try? store.peekStored(db: store.physical(logical), key: key)) ?? nil
+            return (r != nil, r?.isExpired(now: now) ?? false)
+        }
+    }
 
     package func noteStorageError(_ e: StoreError) {
         stats.storageErrors += 1

@@ -44,7 +44,9 @@ extension CommandContext {
             return
         }
         if let (meta, expireAt) = c.stored, meta == c.meta, expireAt == c.expireAt {
-            // Unchanged metadata; a waiter on a list or sorted set still gets a look.
+            // Unchanged metadata, changed elements: watchers hear of it, and a
+            // waiter on a list or sorted set still gets a look.
+            server.keyModified(db ?? self.db, key)
             if c.type == .list || c.type == .zset { server.keyTouched(db ?? self.db, key) }
             return
         }

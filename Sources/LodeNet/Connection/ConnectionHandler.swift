@@ -46,7 +46,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .success(let session):
             self.session = session
             processor = NIOSingleStepByteToMessageProcessor(RESPRequestDecoder(control: session.input))
-            session.onWake = { [weak self] in self?.wake() }
+            session.onOutput = { [weak self] in self.map { $0.coordinator.register($0) } }
+            session.onResumeInput = { [weak self] in self?.resumeInput() }
         }
         context.fireChannelActive()
     }
@@ -86,9 +87,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// The session has replies from outside its own input, or may take input again.
-    private func wake() {
-        coordinator.register(self)
+    /// Input that waited behind a blocked command may run now.
+    private func resumeInput() {
         guard let session, session.state.acceptsCommands else { return }
         decode(ByteBuffer())
     }

@@ -192,6 +192,7 @@ extension Store {
                     if version != 0 { try discard(txn, version: version) }
                     try deleteLocated(txn, db: lmdbKey[0], lmdbKey: lmdbKey, expireAt: expireAt)
                     deleted += 1
+                    onKeyExpired?(lmdbKey[0], user)
                 } else {
                     // A stale index entry (cannot happen unless a write was torn): drop it.
                     try deleteExpiryEntry(txn, expireAt: expireAt, lmdbKey: lmdbKey)

@@ -28,6 +28,9 @@ public final class Store {
     public let commitLog: CommitLog
     /// When set, every write is also appended to the commit log.
     public var logging = false
+    /// Told of every key deleted because its time came (lazily on access or by
+    /// active expiry): WATCH and keyspace notifications hear of expiries here.
+    public var onKeyExpired: ((UInt8, ByteBuffer) -> Void)?
     public let databases: Int
     let keysDB: LMDBDatabase
     let expiresDB: LMDBDatabase
@@ -148,6 +151,27 @@ public final class Store {
     }
 
     public func physical(_ logicalDB: Int) -> UInt8 { dbMap[logicalDB] }
+
+    /// The logical database (SELECT index) that physical database `db` is now.
+    public func logical(_ db: UInt8) -> Int { dbMap.firstIndex(of: db) ?? Int(db) }
+
+    /// The stored record under `key`, expired or not, without expiring it or
+    /// touching the cache's policy (WATCH asks whether a key is there at all).
+    public func peekStored(db: UInt8, key: ByteBuffer) throws -> Record? {
+        if let cached = cache.peek(db: db, key: key) { return cached }
+        do {
+            let txn = try currentReadTxn()
+            var lmdbKey: [UInt8] = []
+            if key.readableBytes <= KeyEncoding.maxInlineKeyLength {
+                KeyEncoding.appendShortKey(db: db, key: key, to: &lmdbKey)
+            } else {
+                guard try locate(txn, db: db, key: key, into: &lmdbKey).found else { return nil }
+            }
+            return try readStored(txn, lmdbKey: lmdbKey)
+        } catch {
+            throw StoreError(error)
+        }
+    }
 
     /// Switches the eviction policy: the cache starts empty (it only ever holds
     /// clean copies, so nothing is lost).
@@ -360,6 +384,7 @@ public final class Store {
         }
         if let r = record, r.isExpired(now: now) {
             try delete(db: db, key: key)
+            onKeyExpired?(db, key)
             return nil
         }
         return record

@@ -22,6 +22,13 @@ enum ConnectionCommands {
 
     static func ping(_ c: inout CommandContext) throws(CommandError) {
         if c.args.count > 2 { throw .wrongArity("ping") }
+        if c.resp == .resp2 && c.client.subscriptions.isSubscribed {
+            // Subscribed mode in RESP2 answers in the pub/sub frame shape.
+            c.out.writeArrayHeader(2)
+            c.out.writeBulk(string: "pong")
+            if c.args.count == 2 { c.out.writeBulk(c.arg(1)) } else { c.out.writeBulk(string: "") }
+            return
+        }
         if c.args.count == 2 { c.out.writeBulk(c.arg(1)) } else { c.out.writeSimpleString("PONG") }
     }
 
@@ -31,6 +38,12 @@ enum ConnectionCommands {
     }
 
     static func reset(_ c: inout CommandContext) throws(CommandError) {
+        // Redis's clearClientConnectionState: out of MULTI, no watches, no
+        // subscriptions (silently), database 0, RESP2, default user, no name.
+        _ = c.client.connection.endTransaction()
+        c.server.watches.unwatchAll(c.client)
+        c.client.watch.dirty = false
+        c.server.pubsub.removeAll(c.client)
         c.client.db = 0
         c.client.resp = .resp2
         c.client.name = ""

@@ -274,6 +274,7 @@ enum KeyCommands {
 
     static func flush(_ c: inout CommandContext, all: Bool) throws(CommandError) {
         if c.args.count > 2 || (c.args.count == 2 && !c.argIs(1, "sync") && !c.argIs(1, "async")) { throw .syntax }
+        c.server.databasesFlushing(all ? Array(0..<c.store.databases) : [c.client.db])
         do {
             if all { try c.store.flushAll() } else { try c.store.flush(db: c.db) }
         } catch { throw c.storeFailure(error) }
@@ -294,6 +295,7 @@ enum KeyCommands {
         if b < Int(Int32.min) || b > Int(Int32.max) { throw CommandError("ERR invalid second DB index") }
         guard a >= 0 && a < c.store.databases && b >= 0 && b < c.store.databases else { throw .dbIndexOutOfRange }
         if a != b {
+            c.server.databasesSwapping(a, b)
             do { try c.store.swap(a, b) } catch { throw c.storeFailure(error) }
         }
         c.out.writeOK()

@@ -1,0 +1,91 @@
+import LodeRESP
+import NIOCore
+
+/// SUBSCRIBE and the rest of pub/sub, sharded pub/sub included (on one node it
+/// behaves as plain pub/sub, as in Redis), with Redis 7.0's frames: arrays in
+/// RESP2, pushes in RESP3.
+enum PubSubCommands {
+    static let handlers: [String: CommandHandler] = [
+        "subscribe": { (c: inout CommandContext) throws(CommandError) in subscribe(&c, .channel) },
+        "psubscribe": { (c: inout CommandContext) throws(CommandError) in subscribe(&c, .pattern) },
+        "ssubscribe": { (c: inout CommandContext) throws(CommandError) in subscribe(&c, .shard) },
+        "unsubscribe": { (c: inout CommandContext) throws(CommandError) in unsubscribe(&c, .channel) },
+        "punsubscribe": { (c: inout CommandContext) throws(CommandError) in unsubscribe(&c, .pattern) },
+        "sunsubscribe": { (c: inout CommandContext) throws(CommandError) in unsubscribe(&c, .shard) },
+        "publish": { (c: inout CommandContext) throws(CommandError) in publish(&c, shard: false) },
+        "spublish": { (c: inout CommandContext) throws(CommandError) in publish(&c, shard: true) },
+        "pubsub|channels": { (c: inout CommandContext) throws(CommandError) in try channels(&c, shard: false) },
+        "pubsub|shardchannels": { (c: inout CommandContext) throws(CommandError) in try channels(&c, shard: true) },
+        "pubsub|numsub": { (c: inout CommandContext) throws(CommandError) in numsub(&c, shard: false) },
+        "pubsub|shardnumsub": { (c: inout CommandContext) throws(CommandError) in numsub(&c, shard: true) },
+        "pubsub|numpat": { (c: inout CommandContext) throws(CommandError) in c.out.writeIntegerReply(c.server.pubsub.patternCount) },
+    ]
+
+    static func verb(_ kind: PubSubRegistry.Kind, subscribe: Bool) -> String {
+        let prefix = subscribe ? "" : "un"
+        switch kind {
+        case .channel: return prefix + "subscribe"
+        case .pattern: return "p" + prefix + "subscribe"
+        case .shard: return "s" + prefix + "subscribe"
+        }
+    }
+
+    static func count(_ c: CommandContext, _ kind: PubSubRegistry.Kind) -> Int {
+        kind == .shard ? c.client.subscriptions.shardChannels.count : c.client.subscriptions.count
+    }
+
+    static func writeFrame(_ c: inout CommandContext, _ verb: String, _ name: ByteBuffer?, _ count: Int) {
+        c.out.writePushHeader(3, c.resp)
+        c.out.writeBulk(string: verb)
+        if let name { c.out.writeBulk(name) } else { c.out.writeNull(c.resp) }
+        c.out.writeIntegerReply(count)
+    }
+
+    static func subscribe(_ c: inout CommandContext, _ kind: PubSubRegistry.Kind) {
+        for i in 1..<c.args.count {
+            _ = c.server.pubsub.subscribe(c.client, c.arg(i), kind)
+            writeFrame(&c, verb(kind, subscribe: true), c.arg(i), count(c, kind))
+        }
+    }
+
+    static func unsubscribe(_ c: inout CommandContext, _ kind: PubSubRegistry.Kind) {
+        var names = Array(c.args.dropFirst())
+        if names.isEmpty {
+            switch kind {
+            case .channel: names = c.client.subscriptions.channels
+            case .pattern: names = c.client.subscriptions.patterns
+            case .shard: names = c.client.subscriptions.shardChannels
+            }
+            if names.isEmpty { return writeFrame(&c, verb(kind, subscribe: false), nil, count(c, kind)) }
+        }
+        for name in names {
+            _ = c.server.pubsub.unsubscribe(c.client, name, kind)
+            writeFrame(&c, verb(kind, subscribe: false), name, count(c, kind))
+        }
+    }
+
+    static func publish(_ c: inout CommandContext, shard: Bool) {
+        c.out.writeIntegerReply(c.server.pubsub.publish(c.arg(1), c.arg(2), shard: shard, sessions: c.server.sessions))
+    }
+
+    static func channels(_ c: inout CommandContext, shard: Bool) throws(CommandError) {
+        if c.args.count > 3 {
+            throw CommandError("ERR unknown subcommand or wrong number of arguments for '\(c.cstring(1).prefix(128))'. Try PUBSUB HELP.")
+        }
+        var names = c.server.pubsub.activeChannels(shard: shard)
+        if c.args.count == 3 {
+            let pattern = c.bytes(2)
+            names = names.filter { globMatch(pattern, Array($0.readableBytesView), noCase: false) }
+        }
+        c.out.writeArrayHeader(names.count)
+        for n in names { c.out.writeBulk(n) }
+    }
+
+    static func numsub(_ c: inout CommandContext, shard: Bool) {
+        c.out.writeArrayHeader((c.args.count - 2) * 2)
+        for i in 2..<max(2, c.args.count) {
+            c.out.writeBulk(c.arg(i))
+            c.out.writeIntegerReply(c.server.pubsub.subscriberCount(c.arg(i), shard: shard))
+        }
+    }
+}
