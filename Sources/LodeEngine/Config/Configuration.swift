@@ -22,6 +22,7 @@ public struct Configuration: Sendable {
     public var logFile = ""
     public var hz = 10
     public var tcpBacklog = 511
+    public var notifyKeyspaceEvents: KeyspaceEventFlags = []
 
     public init() {}
 
@@ -141,6 +142,14 @@ extension Configuration {
         }),
         intOption("hz", mutable: true, range: 1...500, \.hz),
         intOption("tcp-backlog", mutable: false, range: 0...65535, \.tcpBacklog),
+        ConfigOption(name: "notify-keyspace-events", mutable: true, get: { $0.notifyKeyspaceEvents.text }, set: { c, args in
+            guard args.count == 1 else { return "wrong number of arguments" }
+            guard let flags = KeyspaceEventFlags(parsing: args[0]) else {
+                return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+            }
+            c.notifyKeyspaceEvents = flags
+            return nil
+        }),
         // Compatibility: Lode stores every write in LMDB, so there is nothing to turn
         // on or off; clients such as redis-benchmark read these two.
         ConfigOption(name: "appendonly", mutable: false, get: { _ in "yes" }, set: { _, args in

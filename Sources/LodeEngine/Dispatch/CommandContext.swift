@@ -107,7 +107,12 @@ struct CommandContext {
         let r: Record?
         do { r = try store.get(db: db, key: key, now: now) } catch { throw storeFailure(error) }
         if command.flags.contains(.readonly) {
-            if r != nil { server.stats.keyspaceHits += 1 } else { server.stats.keyspaceMisses += 1 }
+            if r != nil {
+                server.stats.keyspaceHits += 1
+            } else {
+                server.stats.keyspaceMisses += 1
+                notify(.keyMiss, "keymiss", key)
+            }
         }
         return r
     }

@@ -52,7 +52,14 @@ package final class ServerState {
         self.logger = logger
         self.configFile = configFile
         runID = (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
-        store.onKeyExpired = { [unowned self] db, key in self.keyModified(db, key) }
+        store.onKeyExpired = { [unowned self] db, key in
+            self.notifyKeyspaceEvent(.expired, "expired", key: key, db: self.store.logical(db))
+            self.keyModified(db, key)
+        }
+        store.onKeyAdded = { [unowned self] db, key in
+            guard self.config.notifyKeyspaceEvents.contains(.new) else { return }
+            self.notifyKeyspaceEvent(.new, "new", key: key, db: self.store.logical(db))
+        }
     }
 
     var requiresAuth: Bool { !config.requirePass.isEmpty }

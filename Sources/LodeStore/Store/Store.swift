@@ -31,6 +31,8 @@ public final class Store {
     /// Told of every key deleted because its time came (lazily on access or by
     /// active expiry): WATCH and keyspace notifications hear of expiries here.
     public var onKeyExpired: ((UInt8, ByteBuffer) -> Void)?
+    /// Told of every key that did not exist before a put (keyspace "new" events).
+    public var onKeyAdded: ((UInt8, ByteBuffer) -> Void)?
     public let databases: Int
     let keysDB: LMDBDatabase
     let expiresDB: LMDBDatabase
@@ -400,6 +402,7 @@ public final class Store {
     /// Stores `record` under `key`, replacing whatever was there (any type).
     public func put(db: UInt8, key: ByteBuffer, record: Record) throws {
         let txn = try beginWrite()
+        var added = false
         do {
             let found: Bool, oldExpire: Int64, oldVersion: UInt64
             if key.readableBytes <= KeyEncoding.maxInlineKeyLength, let cached = cache.peek(db: db, key: key) {
@@ -425,6 +428,7 @@ public final class Store {
             }
             let d = Int(db)
             if !found { keyCounts[d] += 1 }
+            added = !found
             if found && oldExpire != 0 { expireCounts[d] -= 1 }
             if record.expireAt != 0 { expireCounts[d] += 1 }
             countsDirty = true
@@ -434,6 +438,7 @@ public final class Store {
         writeCount += 1
         if logging { commitLog.append(.put(db: db, key: key, record: record)) }
         cache.put(db: db, key: key, record)
+        if added { onKeyAdded?(db, key) }
     }
 
     /// Removes `key`; returns whether it existed (expired or not).
