@@ -60,7 +60,7 @@ enum BlockingCommands {
         for key in keys {
             guard var l = try c.lookupCollection(key, .list) else { continue }
             let v = try ListCommands.popElement(c, &l, left: left)!
-            try c.save(key, l)
+            try c.save(key, l, event: ListCommands.popEvent(left))
             c.out.writeArrayHeader(2)
             c.out.writeBulk(key)
             c.out.writeBulk(v)
@@ -94,7 +94,7 @@ enum BlockingCommands {
         for key in keys {
             guard var z = try c.lookupCollection(key, .zset) else { continue }
             let items = try ZSetCommands.popEntries(c, &z, max: max, count: 1)
-            try c.save(key, z)
+            try c.save(key, z, event: ZSetCommands.popEvent(max))
             c.out.writeArrayHeader(3)
             c.out.writeBulk(key)
             c.out.writeBulk(items[0].0)

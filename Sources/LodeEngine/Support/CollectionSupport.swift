@@ -14,11 +14,80 @@ struct Collection {
     var stored: (CollectionMeta, Int64)? = nil
 }
 
+extension ValueType {
+    /// The notify-keyspace-events class of this type's events.
+    var eventClass: KeyspaceEventFlags {
+        switch self {
+        case .string: return .string
+        case .list: return .list
+        case .hash: return .hash
+        case .set: return .set
+        case .zset: return .zset
+        }
+    }
+}
+
 extension CommandContext {
+    /// Redis's lookupKeyRead from a write command (GETDEL, GETEX, SET ... GET,
+    /// COPY's source, the inputs of a *STORE): counts a keyspace hit or miss and
+    /// publishes `keymiss` as read-only commands' lookups do.
+    func lookupForRead(_ key: ByteBuffer) throws(CommandError) -> Record? {
+        let r = try lookup(key)
+        guard !command.flags.contains(.readonly) else { return r }  // lookup did it
+        if r != nil {
+            server.stats.keyspaceHits += 1
+        } else {
+            server.stats.keyspaceMisses += 1
+            notify(.keyMiss, "keymiss", key)
+        }
+        return r
+    }
+
+    /// Redis's lookupKeyWrite before a write that replaces `key` whatever it held
+    /// (setKey): a key whose time has come is expired first, so it is reported as
+    /// `expired` and the write as `new`. A plain put would overwrite it silently;
+    /// the extra lookup is only made when those events are published.
+    func expireBeforeOverwrite(_ key: ByteBuffer, db: UInt8? = nil) throws(CommandError) {
+        guard !server.config.notifyKeyspaceEvents.isDisjoint(with: [.expired, .new]) else { return }
+        _ = try lookup(key, db: db ?? self.db)
+    }
+
+    /// A change to a key's value: `event` in `type`'s class, then `del` if the
+    /// change emptied the key (the order of Redis's pops and removals).
+    func notifyChange(_ type: ValueType, _ event: String, _ key: ByteBuffer, deleted: Bool, db: UInt8? = nil) {
+        notify(type.eventClass, event, key, db: db)
+        if deleted { notify(.generic, "del", key, db: db) }
+    }
+
+    /// `save` and then the keyspace events of the change (see `notifyChange`).
+    func save(_ key: ByteBuffer, _ c: Collection, event: String, db: UInt8? = nil) throws(CommandError) {
+        try save(key, c, db: db)
+        notifyChange(c.type, event, key, deleted: c.existed && c.meta.size <= 0, db: db)
+    }
+
+    /// The end of a *STORE command (SINTERSTORE, ZUNIONSTORE, ZRANGESTORE, ...):
+    /// a non-empty result replaces `key` (event `event`), an empty one deletes it
+    /// (`del`, if it existed), as Redis does.
+    func storeResult(_ key: ByteBuffer, _ result: Collection, event: String) throws(CommandError) {
+        if result.meta.size > 0 {
+            try expireBeforeOverwrite(key)
+            try put(key, Record(type: result.type, expireAt: 0, meta: result.meta))
+            notify(result.type.eventClass, event, key)
+        } else if try delete(key) {
+            notify(.generic, "del", key)
+        }
+    }
+
     /// The collection of `type` under `key`, nil when absent; WRONGTYPE otherwise.
-    func lookupCollection(_ key: ByteBuffer, _ type: ValueType, db: UInt8? = nil) throws(CommandError) -> Collection? {
+    /// `read`: looked up as Redis's lookupKeyRead (see `lookupForRead`).
+    func lookupCollection(_ key: ByteBuffer, _ type: ValueType, db: UInt8? = nil,
+                          read: Bool = false) throws(CommandError) -> Collection? {
         let record: Record?
-        if let db { record = try lookup(key, db: db) } else { record = try lookup(key) }
+        if let db {
+            record = try lookup(key, db: db)
+        } else {
+            record = read ? try lookupForRead(key) : try lookup(key)
+        }
         guard let r = record else { return nil }
         guard r.type == type, let meta = r.collection else {
             // A blocked client being retried ignores keys of another type (Redis
@@ -105,12 +174,12 @@ extension CommandContext {
     }
 
     /// HDEL and SREM: removes the named elements, deletes an emptied key, and
-    /// replies with how many existed.
-    mutating func removeElements(_ type: ValueType) throws(CommandError) {
+    /// replies with how many existed; `event` ("hdel", "srem") if any did.
+    mutating func removeElements(_ type: ValueType, event: String) throws(CommandError) {
         guard var coll = try lookupCollection(arg(1), type) else { return out.writeIntegerReply(0) }
         var removed = 0
         for i in 2..<args.count where try removeElement(&coll, arg(i)) { removed += 1 }
-        if removed > 0 { try save(arg(1), coll) }
+        if removed > 0 { try save(arg(1), coll, event: event) }
         out.writeIntegerReply(removed)
     }
 

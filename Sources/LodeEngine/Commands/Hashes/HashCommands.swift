@@ -32,7 +32,7 @@ enum HashCommands {
         for i in stride(from: 2, to: c.args.count, by: 2) where try c.setElement(&h, c.arg(i), c.arg(i + 1)) {
             added += 1
         }
-        try c.save(c.arg(1), h)
+        try c.save(c.arg(1), h, event: "hset")
         okReply ? c.out.writeOK() : c.out.writeIntegerReply(added)
     }
 
@@ -40,7 +40,7 @@ enum HashCommands {
         var h = try c.collectionForWrite(c.arg(1), .hash)
         if h.existed, try c.element(h, c.arg(2)) != nil { return c.out.writeIntegerReply(0) }
         try c.setElement(&h, c.arg(2), c.arg(3))
-        try c.save(c.arg(1), h)
+        try c.save(c.arg(1), h, event: "hset")
         c.out.writeIntegerReply(1)
     }
 
@@ -60,7 +60,7 @@ enum HashCommands {
     }
 
     static func hdel(_ c: inout CommandContext) throws(CommandError) {
-        try c.removeElements(.hash)
+        try c.removeElements(.hash, event: "hdel")
     }
 
     static func hlen(_ c: inout CommandContext) throws(CommandError) {
@@ -104,7 +104,7 @@ enum HashCommands {
         var value = ByteBuffer()
         value.writeDecimal(result)
         try c.setElement(&h, c.arg(2), value)
-        try c.save(c.arg(1), h)
+        try c.save(c.arg(1), h, event: "hincrby")
         c.out.writeIntegerReply(result)
     }
 
@@ -122,7 +122,7 @@ enum HashCommands {
         guard let text = LongDoubleFormat.human(result) else { throw .notFloat }
         let value = ByteBuffer(string: text)
         try c.setElement(&h, c.arg(2), value)
-        try c.save(c.arg(1), h)
+        try c.save(c.arg(1), h, event: "hincrbyfloat")
         c.out.writeBulk(value)
     }
 

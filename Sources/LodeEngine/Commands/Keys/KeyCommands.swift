@@ -39,7 +39,10 @@ enum KeyCommands {
         var n = 0
         for i in 1..<c.args.count {
             // An expired key counts as absent, as in Redis.
-            if try c.lookup(c.arg(i)) != nil, try c.delete(c.arg(i)) { n += 1 }
+            if try c.lookup(c.arg(i)) != nil, try c.delete(c.arg(i)) {
+                c.notify(.generic, "del", c.arg(i))
+                n += 1
+            }
         }
         c.out.writeIntegerReply(n)
     }
@@ -86,9 +89,11 @@ enum KeyCommands {
         if lt, let cur = current, Int64(when) >= cur { return c.out.writeIntegerReply(0) }
         if when <= Int(c.now) {
             try c.delete(c.arg(1))
+            c.notify(.generic, "del", c.arg(1))
         } else {
             r.expireAt = Int64(when)
             try c.put(c.arg(1), r)
+            c.notify(.generic, "expire", c.arg(1))
         }
         c.out.writeIntegerReply(1)
     }
@@ -109,6 +114,7 @@ enum KeyCommands {
         guard var r = try c.lookup(c.arg(1)), r.expireAt != 0 else { return c.out.writeIntegerReply(0) }
         r.expireAt = 0
         try c.put(c.arg(1), r)
+        c.notify(.generic, "persist", c.arg(1))
         c.out.writeIntegerReply(1)
     }
 
@@ -120,10 +126,16 @@ enum KeyCommands {
         if src == dst {
             return nx ? c.out.writeIntegerReply(0) : c.out.writeOK()
         }
-        if nx, try c.lookup(dst) != nil { return c.out.writeIntegerReply(0) }
+        if try c.lookup(dst) != nil {
+            if nx { return c.out.writeIntegerReply(0) }
+            // Redis deletes the old key and adds a new one (a `new` event).
+            try c.delete(dst)
+        }
         // The record moves as it is: a collection keeps its version and elements.
         try c.put(dst, r)
         try c.delete(src, keepElements: true)
+        c.notify(.generic, "rename_from", src)
+        c.notify(.generic, "rename_to", dst)
         nx ? c.out.writeIntegerReply(1) : c.out.writeOK()
     }
 
@@ -146,10 +158,12 @@ enum KeyCommands {
             j += 1
         }
         if src == dst && targetDB == c.client.db { throw .sameObject }
-        guard let r = try c.lookup(src) else { return c.out.writeIntegerReply(0) }
+        guard let r = try c.lookupForRead(src) else { return c.out.writeIntegerReply(0) }
         let target = c.store.physical(targetDB)
         if try c.lookup(dst, db: target) != nil {
             if !replace { return c.out.writeIntegerReply(0) }
+            // Redis deletes the old key and adds a new one (a `new` event).
+            try c.delete(dst, db: target)
         }
         if let coll = r.collection {
             // A copy of a collection gets its own version and copies of every element.
@@ -158,6 +172,7 @@ enum KeyCommands {
         } else {
             try c.put(dst, r, db: target)
         }
+        c.notify(.generic, "copy_to", dst, db: target)
         c.out.writeIntegerReply(1)
     }
 
@@ -170,6 +185,8 @@ enum KeyCommands {
         if try c.lookup(c.arg(1), db: target) != nil { return c.out.writeIntegerReply(0) }
         try c.put(c.arg(1), r, db: target)
         try c.delete(c.arg(1), keepElements: true)
+        c.notify(.generic, "move_from", c.arg(1))
+        c.notify(.generic, "move_to", c.arg(1), db: target)
         c.out.writeIntegerReply(1)
     }
 

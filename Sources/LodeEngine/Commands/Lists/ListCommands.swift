@@ -71,6 +71,9 @@ enum ListCommands {
         }
     }
 
+    static func pushEvent(_ left: Bool) -> String { left ? "lpush" : "rpush" }
+    static func popEvent(_ left: Bool) -> String { left ? "lpop" : "rpop" }
+
     static func popElement(_ c: CommandContext, _ l: inout Collection, left: Bool) throws(CommandError) -> ByteBuffer? {
         guard l.meta.size > 0 else { return nil }
         let pos = left ? l.meta.head : l.meta.tail &- 1
@@ -99,7 +102,7 @@ enum ListCommands {
             l = try c.collectionForWrite(c.arg(1), .list)
         }
         for i in 2..<c.args.count { try pushElement(c, &l, c.arg(i), left: left) }
-        try c.save(c.arg(1), l)
+        try c.save(c.arg(1), l, event: pushEvent(left))
         c.out.writeIntegerReply(l.meta.size)
     }
 
@@ -117,13 +120,13 @@ enum ListCommands {
         }
         guard let count else {
             let v = try popElement(c, &l, left: left)!
-            try c.save(c.arg(1), l)
+            try c.save(c.arg(1), l, event: popEvent(left))
             return c.out.writeBulk(v)
         }
         let n = min(count, l.meta.size)
         c.out.writeArrayHeader(n)
         for _ in 0..<n { c.out.writeBulk(try popElement(c, &l, left: left)!) }
-        try c.save(c.arg(1), l)
+        if n > 0 { try c.save(c.arg(1), l, event: popEvent(left)) }
     }
 
     static func llen(_ c: inout CommandContext) throws(CommandError) {
@@ -182,7 +185,7 @@ enum ListCommands {
         let idx = i < 0 ? l.meta.size + i : i
         guard idx >= 0 && idx < l.meta.size else { throw CommandError("ERR index out of range") }
         try c.setElement(&l, name(l.meta.head &+ UInt64(idx)), c.arg(3))
-        try c.save(c.arg(1), l)
+        try c.save(c.arg(1), l, event: "lset")
         c.out.writeOK()
     }
 
@@ -194,6 +197,7 @@ enum ListCommands {
         guard let i = items.firstIndex(of: c.arg(3)) else { return c.out.writeIntegerReply(-1) }
         items.insert(c.arg(4), at: before ? i : i + 1)
         try rewrite(c, key: c.arg(1), l, with: items)
+        c.notify(.list, "linsert", c.arg(1))
         c.out.writeIntegerReply(items.count)
     }
 
@@ -210,21 +214,26 @@ enum ListCommands {
             removed += 1
             if count != 0 && removed == count.magnitude { break }
         }
-        if removed > 0 { try rewrite(c, key: c.arg(1), l, with: items.indices.filter { keep[$0] }.map { items[$0] }) }
+        if removed > 0 {
+            try rewrite(c, key: c.arg(1), l, with: items.indices.filter { keep[$0] }.map { items[$0] })
+            c.notifyChange(.list, "lrem", c.arg(1), deleted: removed == items.count)
+        }
         c.out.writeIntegerReply(removed)
     }
 
     static func ltrim(_ c: inout CommandContext) throws(CommandError) {
         let start = try c.integer(2), end = try c.integer(3)
         guard var l = try c.lookupCollection(c.arg(1), .list) else { return c.out.writeOK() }
+        // Redis publishes `ltrim` even when nothing was trimmed.
         guard let (s, e) = normalize(start, end, size: l.meta.size) else {
             try c.delete(c.arg(1))
+            c.notifyChange(.list, "ltrim", c.arg(1), deleted: true)
             return c.out.writeOK()
         }
         let dropTail = l.meta.size - 1 - e
         for _ in 0..<s { _ = try popElement(c, &l, left: true) }
         for _ in 0..<dropTail { _ = try popElement(c, &l, left: false) }
-        try c.save(c.arg(1), l)
+        try c.save(c.arg(1), l, event: "ltrim")
         c.out.writeOK()
     }
 
@@ -286,16 +295,25 @@ enum ListCommands {
         throw .syntax
     }
 
-    /// LMOVE's core, shared with RPOPLPUSH and the blocking variants.
+    /// LMOVE's core, shared with RPOPLPUSH and the blocking variants. Events as
+    /// Redis's: the push on `dst`, then the pop on `src` (and `del` if emptied).
     static func move(_ c: inout CommandContext, src: ByteBuffer, dst: ByteBuffer,
         fromLeft: Bool, toLeft: Bool) throws(CommandError) -> ByteBuffer? {
         guard var s = try c.lookupCollection(src, .list) else { return nil }
         if let d = try c.lookup(dst), d.type != .list { throw .wrongType }
         let v = try popElement(c, &s, left: fromLeft)!
+        if src == dst {
+            // A rotation: the list never empties (and keeps its expiry).
+            try pushElement(c, &s, v, left: toLeft)
+            try c.save(src, s, event: pushEvent(toLeft))
+            c.notify(.list, popEvent(fromLeft), src)
+            return v
+        }
         try c.save(src, s)
         var d = try c.collectionForWrite(dst, .list)
         try pushElement(c, &d, v, left: toLeft)
-        try c.save(dst, d)
+        try c.save(dst, d, event: pushEvent(toLeft))
+        c.notifyChange(.list, popEvent(fromLeft), src, deleted: s.meta.size == 0)
         return v
     }
 
@@ -329,7 +347,7 @@ enum ListCommands {
             let n = min(count, l.meta.size)
             var items: [ByteBuffer] = []
             for _ in 0..<n { items.append(try popElement(c, &l, left: left)!) }
-            try c.save(key, l)
+            try c.save(key, l, event: popEvent(left))
             c.out.writeArrayHeader(2)
             c.out.writeBulk(key)
             c.out.writeArrayHeader(items.count)

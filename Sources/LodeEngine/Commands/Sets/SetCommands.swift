@@ -32,12 +32,12 @@ enum SetCommands {
         var s = try c.collectionForWrite(c.arg(1), .set)
         var added = 0
         for i in 2..<c.args.count where try c.setElement(&s, c.arg(i), empty) { added += 1 }
-        if added > 0 { try c.save(c.arg(1), s) }
+        if added > 0 { try c.save(c.arg(1), s, event: "sadd") }
         c.out.writeIntegerReply(added)
     }
 
     static func srem(_ c: inout CommandContext) throws(CommandError) {
-        try c.removeElements(.set)
+        try c.removeElements(.set, event: "srem")
     }
 
     static func members(_ c: CommandContext, _ s: Collection) throws(CommandError) -> [ByteBuffer] {
@@ -79,13 +79,13 @@ enum SetCommands {
             guard var s = try c.lookupCollection(c.arg(1), .set) else { return writeSet(&c, []) }
             let chosen = RandomPick.pick(try members(c, s), count: count)
             for m in chosen { try c.removeElement(&s, m) }
-            try c.save(c.arg(1), s)
+            if count > 0 { try c.save(c.arg(1), s, event: "spop") }
             return writeSet(&c, chosen)
         }
         guard var s = try c.lookupCollection(c.arg(1), .set) else { return c.out.writeNull(c.resp) }
         let m = try members(c, s).randomElement()!
         try c.removeElement(&s, m)
-        try c.save(c.arg(1), s)
+        try c.save(c.arg(1), s, event: "spop")
         c.out.writeBulk(m)
     }
 
@@ -114,18 +114,19 @@ enum SetCommands {
             return c.out.writeIntegerReply(try c.element(src, member) != nil ? 1 : 0)
         }
         guard try c.removeElement(&src, member) else { return c.out.writeIntegerReply(0) }
-        try c.save(srcKey, src)
+        try c.save(srcKey, src, event: "srem")
         var dst = try c.collectionForWrite(dstKey, .set)
-        if try c.setElement(&dst, member, empty) { try c.save(dstKey, dst) }
+        if try c.setElement(&dst, member, empty) { try c.save(dstKey, dst, event: "sadd") }
         c.out.writeIntegerReply(1)
     }
 
     enum Operation { case inter, union, diff }
 
-    /// The sets named by `keys` (nil = absent), after checking every type.
-    static func load(_ c: CommandContext, _ keys: Range<Int>) throws(CommandError) -> [Collection?] {
+    /// The sets named by `keys` (nil = absent), after checking every type;
+    /// `read`: looked up as Redis's lookupKeyRead (the inputs of a *STORE).
+    static func load(_ c: CommandContext, _ keys: Range<Int>, read: Bool = false) throws(CommandError) -> [Collection?] {
         var out: [Collection?] = []
-        for i in keys { out.append(try c.lookupCollection(c.arg(i), .set)) }
+        for i in keys { out.append(try c.lookupCollection(c.arg(i), .set, read: read)) }
         return out
     }
 
@@ -159,13 +160,17 @@ enum SetCommands {
 
     static func combine(_ c: inout CommandContext, _ op: Operation, store: Bool) throws(CommandError) {
         let first = store ? 2 : 1
-        let result = try compute(c, op, try load(c, first..<c.args.count))
+        let result = try compute(c, op, try load(c, first..<c.args.count, read: store))
         guard store else { return writeSet(&c, result) }
-        let dstKey = c.arg(1)
-        try c.delete(dstKey)
         var dst = Collection(meta: CollectionMeta(version: c.store.newVersion(), size: 0), expireAt: 0, type: .set, existed: false)
         for m in result { try c.setElement(&dst, m, empty) }
-        try c.save(dstKey, dst)
+        let event: String
+        switch op {
+        case .inter: event = "sinterstore"
+        case .union: event = "sunionstore"
+        case .diff: event = "sdiffstore"
+        }
+        try c.storeResult(c.arg(1), dst, event: event)
         c.out.writeIntegerReply(result.count)
     }
 

@@ -23,7 +23,8 @@ extension ZSetCommands {
         var inputs: [[(ByteBuffer, Double)]?] = []
         for i in 0..<numkeys {
             let key = c.arg(first + 1 + i)
-            guard let r = try c.lookup(key) else { inputs.append(nil); continue }
+            // The inputs of a *STORE are read as Redis's lookupKeyRead.
+            guard let r = store ? try c.lookupForRead(key) : try c.lookup(key) else { inputs.append(nil); continue }
             switch r.type {
             case .zset: inputs.append(try entries(c, try c.lookupCollection(key, .zset)!))
             case .set: inputs.append(try c.allElements(try c.lookupCollection(key, .set)!).map { ($0.0, 1.0) })
@@ -110,7 +111,8 @@ extension ZSetCommands {
             a.1 != b.1 ? a.1 < b.1 : Array(a.0.readableBytesView).lexicographicallyPrecedes(Array(b.0.readableBytesView))
         }
         if store {
-            try storeResult(&c, c.arg(1), items)
+            let event = op == .union ? "zunionstore" : op == .inter ? "zinterstore" : "zdiffstore"
+            try storeResult(&c, c.arg(1), items, event: event)
             return c.out.writeIntegerReply(items.count)
         }
         writeEntries(&c, items, withScores: withScores)

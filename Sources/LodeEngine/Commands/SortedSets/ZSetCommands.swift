@@ -160,7 +160,7 @@ enum ZSetCommands {
                 incrResult = newScore
             }
         }
-        if added + updated > 0 { try c.save(c.arg(1), z) }
+        if added + updated > 0 { try c.save(c.arg(1), z, event: incr ? "zincr" : "zadd") }
         if incr {
             if let r = incrResult { Score.write(r, &c) } else { c.out.writeNull(c.resp) }
         } else {
@@ -174,8 +174,10 @@ enum ZSetCommands {
         let old = try score(c, z, c.arg(3))
         let new = old.map { $0 + incr } ?? incr
         if new.isNaN { throw CommandError("ERR resulting score is not a number (NaN)") }
-        if new != old { try setScore(c, &z, c.arg(3), new, old: old) }
-        try c.save(c.arg(1), z)
+        if new != old {
+            try setScore(c, &z, c.arg(3), new, old: old)
+            try c.save(c.arg(1), z, event: "zincr")
+        }
         Score.write(new, &c)
     }
 
@@ -183,7 +185,7 @@ enum ZSetCommands {
         guard var z = try c.lookupCollection(c.arg(1), .zset) else { return c.out.writeIntegerReply(0) }
         var removed = 0
         for i in 2..<c.args.count where try remove(c, &z, c.arg(i)) { removed += 1 }
-        if removed > 0 { try c.save(c.arg(1), z) }
+        if removed > 0 { try c.save(c.arg(1), z, event: "zrem") }
         c.out.writeIntegerReply(removed)
     }
 
@@ -333,36 +335,40 @@ enum ZSetCommands {
         var minIdx = keyIndex + 1, maxIdx = keyIndex + 2
         if rev && k != .rank { swap(&minIdx, &maxIdx) }
         var result: [(ByteBuffer, Double)] = []
+        // ZRANGESTORE reads its source as Redis's lookupKeyRead.
+        let source = c.arg(keyIndex)
         switch k {
         case .rank:
             let start = try c.integer(minIdx), end = try c.integer(maxIdx)
-            if let z = try c.lookupCollection(c.arg(keyIndex), .zset) { result = try byRank(c, z, start: start, end: end, reverse: rev) }
+            if let z = try c.lookupCollection(source, .zset, read: store) {
+                result = try byRank(c, z, start: start, end: end, reverse: rev)
+            }
         case .score:
             guard let r = ScoreRange(c.bytes(minIdx), c.bytes(maxIdx)) else { throw CommandError("ERR min or max is not a float") }
-            if let z = try c.lookupCollection(c.arg(keyIndex), .zset) {
+            if let z = try c.lookupCollection(source, .zset, read: store) {
                 result = try byScore(c, z, r, reverse: rev, offset: offset, limit: limit)
             }
         case .lex:
             guard let r = LexRange(c.bytes(minIdx), c.bytes(maxIdx)) else {
                 throw CommandError("ERR min or max not valid string range item")
             }
-            if let z = try c.lookupCollection(c.arg(keyIndex), .zset) {
+            if let z = try c.lookupCollection(source, .zset, read: store) {
                 result = try byLex(c, z, r, reverse: rev, offset: offset, limit: limit)
             }
         }
         if store {
-            try storeResult(&c, c.arg(1), result)
+            try storeResult(&c, c.arg(1), result, event: "zrangestore")
             return c.out.writeIntegerReply(result.count)
         }
         writeEntries(&c, result, withScores: withScores)
     }
 
     /// Replaces `key` with a sorted set of `items` (or deletes it when empty).
-    static func storeResult(_ c: inout CommandContext, _ key: ByteBuffer, _ items: [(ByteBuffer, Double)]) throws(CommandError) {
-        try c.delete(key)
+    static func storeResult(_ c: inout CommandContext, _ key: ByteBuffer, _ items: [(ByteBuffer, Double)],
+                            event: String) throws(CommandError) {
         var z = Collection(meta: CollectionMeta(version: c.store.newVersion(), size: 0), expireAt: 0, type: .zset, existed: false)
         for (m, s) in items { try setScore(c, &z, m, s, old: nil) }
-        try c.save(key, z)
+        try c.storeResult(key, z, event: event)
     }
 
     static func zremrange(_ c: inout CommandContext, _ kind: RangeKind) throws(CommandError) {
@@ -383,11 +389,19 @@ enum ZSetCommands {
         }
         var z = try c.lookupCollection(c.arg(1), .zset)!
         for (m, _) in items { _ = try remove(c, &z, m) }
-        if !items.isEmpty { try c.save(c.arg(1), z) }
+        let event: String
+        switch kind {
+        case .rank: event = "zremrangebyrank"
+        case .score: event = "zremrangebyscore"
+        case .lex: event = "zremrangebylex"
+        }
+        if !items.isEmpty { try c.save(c.arg(1), z, event: event) }
         c.out.writeIntegerReply(items.count)
     }
 
     // MARK: pops
+
+    static func popEvent(_ max: Bool) -> String { max ? "zpopmax" : "zpopmin" }
 
     static func popEntries(_ c: CommandContext, _ z: inout Collection,
         max: Bool, count: Int) throws(CommandError) -> [(ByteBuffer, Double)] {
@@ -411,7 +425,7 @@ enum ZSetCommands {
         }
         guard var z = try c.lookupCollection(c.arg(1), .zset) else { return c.out.writeArrayHeader(0) }
         let items = try popEntries(c, &z, max: max, count: count)
-        try c.save(c.arg(1), z)
+        if !items.isEmpty { try c.save(c.arg(1), z, event: popEvent(max)) }
         if c.args.count == 3 {
             writeEntries(&c, items, withScores: true)
         } else {
@@ -430,7 +444,7 @@ enum ZSetCommands {
         for key in keys {
             guard var z = try c.lookupCollection(key, .zset) else { continue }
             let items = try popEntries(c, &z, max: max, count: count)
-            try c.save(key, z)
+            try c.save(key, z, event: popEvent(max))
             c.out.writeArrayHeader(2)
             c.out.writeBulk(key)
             c.out.writeArrayHeader(items.count)

@@ -107,14 +107,17 @@ enum StringCommands {
         try setGeneric(&c, key: c.arg(1), value: c.arg(2), options: o, okReply: true)
     }
 
-    /// Returns whether the value was set.
+    /// Returns whether the value was set. Events as Redis's setGenericCommand:
+    /// `set`, then `expire` when an expiry was given.
     @discardableResult
     static func setGeneric(_ c: inout CommandContext, key: ByteBuffer, value: ByteBuffer,
         options o: ExpiryOptions, okReply: Bool) throws(CommandError) -> Bool {
         var old: Record? = nil
-        let needOld = o.get || o.nx || o.xx || o.keepTTL
+        // An expiry already past (EXAT/PXAT) needs to know whether the key existed.
+        let past = o.expireAt.map { $0 <= c.now } ?? false
+        let needOld = o.get || o.nx || o.xx || o.keepTTL || past
         if needOld {
-            old = try c.lookup(key)
+            old = o.get ? try c.lookupForRead(key) : try c.lookup(key)
             if o.get {
                 if let old, old.type != .string { throw .wrongType }
                 if let old { c.out.writeBulk(old.value) } else { c.out.writeNull(c.resp) }
@@ -123,9 +126,22 @@ enum StringCommands {
                 if !o.get && okReply { c.out.writeNull(c.resp) }
                 return false
             }
+        } else {
+            try c.expireBeforeOverwrite(key)
         }
         let expireAt = o.expireAt ?? (o.keepTTL ? (old?.expireAt ?? 0) : 0)
         try c.put(key, Record(type: .string, expireAt: expireAt, value: value))
+        if past {
+            // Lode drops the key at once; Redis stores it (`new`) and expires it
+            // later, so its events are given here in Redis's order.
+            if old == nil { c.notify(.new, "new", key) }
+            c.notify(.string, "set", key)
+            c.notify(.generic, "expire", key)
+            c.notify(.expired, "expired", key)
+        } else {
+            c.notify(.string, "set", key)
+            if o.expireAt != nil { c.notify(.generic, "expire", key) }
+        }
         if !o.get && okReply { c.out.writeOK() }
         return true
     }
@@ -163,7 +179,8 @@ enum StringCommands {
     static func mset(_ c: inout CommandContext) throws(CommandError) {
         guard c.args.count % 2 == 1 else { throw .wrongArity(c.command.name) }
         for i in stride(from: 1, to: c.args.count, by: 2) {
-            try c.put(c.arg(i), Record(type: .string, expireAt: 0, value: c.arg(i + 1)))
+            try c.expireBeforeOverwrite(c.arg(i))
+            try putString(&c, c.arg(i), c.arg(i + 1))
         }
         c.out.writeOK()
     }
@@ -174,35 +191,50 @@ enum StringCommands {
             c.out.writeIntegerReply(0)
             return
         }
-        for i in stride(from: 1, to: c.args.count, by: 2) {
-            try c.put(c.arg(i), Record(type: .string, expireAt: 0, value: c.arg(i + 1)))
-        }
+        for i in stride(from: 1, to: c.args.count, by: 2) { try putString(&c, c.arg(i), c.arg(i + 1)) }
         c.out.writeIntegerReply(1)
     }
 
+    /// Stores a string without expiry, with its `set` event.
+    static func putString(_ c: inout CommandContext, _ key: ByteBuffer, _ value: ByteBuffer) throws(CommandError) {
+        try c.put(key, Record(type: .string, expireAt: 0, value: value))
+        c.notify(.string, "set", key)
+    }
+
+    /// The string under `key` as Redis's getGenericCommand reads it (a read
+    /// lookup: `keymiss` when absent), or WRONGTYPE.
+    static func lookupStringForRead(_ c: CommandContext, _ key: ByteBuffer) throws(CommandError) -> Record? {
+        guard let r = try c.lookupForRead(key) else { return nil }
+        guard r.type == .string else { throw .wrongType }
+        return r
+    }
+
     static func getset(_ c: inout CommandContext) throws(CommandError) {
-        let old = try c.lookupString(c.arg(1))
+        let old = try lookupStringForRead(c, c.arg(1))
         if let old { c.out.writeBulk(old.value) } else { c.out.writeNull(c.resp) }
-        try c.put(c.arg(1), Record(type: .string, expireAt: 0, value: c.arg(2)))
+        try putString(&c, c.arg(1), c.arg(2))
     }
 
     static func getdel(_ c: inout CommandContext) throws(CommandError) {
-        guard let old = try c.lookupString(c.arg(1)) else { return c.out.writeNull(c.resp) }
+        guard let old = try lookupStringForRead(c, c.arg(1)) else { return c.out.writeNull(c.resp) }
         c.out.writeBulk(old.value)
-        try c.delete(c.arg(1))
+        if try c.delete(c.arg(1)) { c.notify(.generic, "del", c.arg(1)) }
     }
 
     static func getex(_ c: inout CommandContext) throws(CommandError) {
         var o = try parseExtended(c, from: 2, command: .getex)
-        guard var r = try c.lookupString(c.arg(1)) else { return c.out.writeNull(c.resp) }
+        guard var r = try lookupStringForRead(c, c.arg(1)) else { return c.out.writeNull(c.resp) }
         try resolveExpiry(c, &o)
         c.out.writeBulk(r.value)
         if let at = o.expireAt {
+            // An EXAT/PXAT already past deletes the key (put drops an expired record).
             r.expireAt = at
             try c.put(c.arg(1), r)
+            c.notify(.generic, at <= c.now ? "del" : "expire", c.arg(1))
         } else if o.persist && r.expireAt != 0 {
             r.expireAt = 0
             try c.put(c.arg(1), r)
+            c.notify(.generic, "persist", c.arg(1))
         }
     }
 
@@ -221,6 +253,7 @@ enum StringCommands {
             try c.put(key, Record(type: .string, expireAt: 0, value: add))
             c.out.writeIntegerReply(add.readableBytes)
         }
+        c.notify(.string, "append", key)
     }
 
     static func strlen(_ c: inout CommandContext) throws(CommandError) {
@@ -249,6 +282,7 @@ enum StringCommands {
         var value = ByteBufferAllocator().buffer(capacity: 20)
         value.writeDecimal(result)
         try c.put(key, Record(type: .string, expireAt: expireAt, value: value))
+        c.notify(.string, "incrby", key)
         c.out.writeIntegerReply(result)
     }
 
@@ -267,6 +301,7 @@ enum StringCommands {
         guard let text = LongDoubleFormat.human(result) else { throw .notFloat }
         let value = ByteBuffer(string: text)
         try c.put(key, Record(type: .string, expireAt: expireAt, value: value))
+        c.notify(.string, "incrbyfloat", key)
         c.out.writeBulk(value)
     }
 
@@ -306,6 +341,7 @@ enum StringCommands {
         value.writeBuffer(&patch)
         if oldEnd > tailStart { value.moveWriterIndex(to: oldEnd) }
         try c.put(key, Record(type: .string, expireAt: existing?.expireAt ?? 0, value: value))
+        c.notify(.string, "setrange", key)
         c.out.writeIntegerReply(value.readableBytes)
     }
 }
