@@ -12,7 +12,7 @@ package final class ClientSession {
     let server: ServerState
     let loop: EventLoop
     /// Replies not yet handed to the network layer.
-    package private(set) var out: ByteBuffer
+    package internal(set) var out: ByteBuffer
     /// The settings the request decoder reads between requests.
     package let input: RESPInputControl
     /// Called when replies appear outside the session's own input (a published
@@ -28,7 +28,6 @@ package final class ClientSession {
     package private(set) var commandsSinceMark = 0
     private var blockTimeout: Scheduled<Void>?
     private let table = CommandTable.standard
-    private static let empty = ByteBuffer()
 
     init(client: ClientState, server: ServerState, loop: EventLoop) {
         self.client = client
@@ -96,20 +95,20 @@ package final class ClientSession {
         let command: Command, handler: CommandHandler
         switch table.resolve(args) {
         case .failure(let error):
-            return refuse(error.bytes)
+            return refuse(error.bytes, args)
         case .success(let resolved):
             (command, handler) = resolved
         }
         if !client.authenticated && !command.flags.contains(.noAuth) {
-            return refuse(Array("NOAUTH Authentication required.".utf8))
+            return refuse(Array("NOAUTH Authentication required.".utf8), args)
         }
         let inTransaction = client.connection.inTransaction
         if inTransaction && command.flags.contains(.noMulti) {
-            return refuse(Array("ERR Command not allowed inside a transaction".utf8))
+            return refuse(Array("ERR Command not allowed inside a transaction".utf8), args)
         }
         if client.resp == .resp2 && client.subscriptions.isSubscribed && !Self.allowedWhileSubscribed.contains(command.fullName) {
             return refuse(Array(("ERR Can't execute '\(command.fullName)': only (P|S)SUBSCRIBE / "
-                                 + "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context").utf8))
+                                 + "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context").utf8), args)
         }
         if inTransaction && !Self.runsInsideMulti.contains(command.fullName) {
             client.connection.queue(args)
@@ -119,15 +118,13 @@ package final class ClientSession {
         client.lastCommand = command.fullName
         let now = currentTimeMillis()
         server.store.cache.clock = UInt32(truncatingIfNeeded: now / 1000)  // for OBJECT IDLETIME
-        var ctx = CommandContext(args: args, client: client, session: self, server: server, out: out, now: now,
+        var ctx = CommandContext(args: args, client: client, session: self, server: server, now: now,
                                  command: command, isBlockedRetry: retry)
-        out = Self.empty  // the context holds the only reference: no copy-on-write
         do {
             try handler(&ctx)
         } catch {
-            ctx.out.writeError(error.text)
+            out.writeError(error.text)
         }
-        out = ctx.out
         input.unauthenticated = !client.authenticated
         input.maxBulkLength = server.config.protoMaxBulkLength
         input.paused = !client.connection.acceptsCommands
@@ -140,11 +137,22 @@ package final class ClientSession {
     }
 
     /// An error reply for a command that does not run (unknown, wrong arity,
-    /// NOAUTH, not allowed now); inside MULTI it also dooms the transaction.
-    private func refuse(_ error: [UInt8]) {
-        out.writeErrorBytes(error)
+    /// NOAUTH, not allowed now); inside MULTI it also dooms the transaction. A
+    /// refused EXEC discards the transaction with EXECABORT and the reason, as
+    /// Redis's rejectCommand does (shared errors keep their CRLF as two spaces).
+    private func refuse(_ error: [UInt8], _ args: [ByteBuffer]) {
         client.connection.refuseInTransaction()
+        guard CommandKey(args[0]) == Self.execKey else { return out.writeErrorBytes(error) }
+        _ = client.connection.endTransaction()
+        server.watches.unwatchAll(client)
+        client.watch.dirty = false
+        var reason = error
+        if reason.starts(with: Array("ERR ".utf8)) { reason.removeFirst(4) }
+        if reason.starts(with: Array("NOAUTH".utf8)) { reason += Array("  ".utf8) }
+        out.writeErrorBytes(Array("EXECABORT Transaction discarded because of: ".utf8) + reason)
     }
+
+    private static let execKey = CommandKey("exec")
 
     /// The commands RESP2 allows a subscribed client (Redis's processCommand).
     static let allowedWhileSubscribed: Set<String> = [
@@ -157,22 +165,20 @@ package final class ClientSession {
     // MARK: transactions
 
     /// Runs one command queued in a transaction, as part of EXEC: no blocking,
-    /// its reply (or error) appended to `reply`.
-    func runInTransaction(_ args: [ByteBuffer], _ reply: inout ByteBuffer) {
+    /// its reply (or error) appended to the EXEC reply being written.
+    func runInTransaction(_ args: [ByteBuffer]) {
         server.stats.totalCommandsProcessed += 1
         guard case .success(let (command, handler)) = table.resolve(args) else {
-            return reply.writeError("ERR unknown command")  // checked when queued: cannot happen
+            return out.writeError("ERR unknown command")  // checked when queued: cannot happen
         }
-        var ctx = CommandContext(args: args, client: client, session: self, server: server, out: reply,
+        var ctx = CommandContext(args: args, client: client, session: self, server: server,
                                  now: currentTimeMillis(), command: command, isBlockedRetry: false)
         ctx.denyBlocking = true
-        reply = Self.empty
         do {
             try handler(&ctx)
         } catch {
-            ctx.out.writeError(error.text)
+            out.writeError(error.text)
         }
-        reply = ctx.out
     }
 
     // MARK: pub/sub
@@ -228,6 +234,43 @@ package final class ClientSession {
         input.paused = !client.connection.acceptsCommands
         onOutput?()
         onResumeInput?()
+    }
+
+    // MARK: output limits
+
+    /// Redis's checkClientOutputBufferLimits: whether the client, with `pending`
+    /// bytes handed to the network but not yet written plus what `out` holds,
+    /// is over its class's hard limit, or over the soft one for too long. The
+    /// caller disconnects it.
+    package func outputLimitReached(pending: Int) -> Bool {
+        let used = pending + out.readableBytes
+        client.outputBytes = used
+        let limit = server.config.clientOutputBufferLimits[client.subscriptions.isSubscribed ? .pubsub : .normal]
+        if limit.hard > 0 && used >= limit.hard { return true }
+        guard limit.soft > 0 && used >= limit.soft else {
+            client.overSoftLimitSince = nil
+            return false
+        }
+        let now = currentTimeMillis()
+        guard let since = client.overSoftLimitSince else {
+            client.overSoftLimitSince = now
+            return false
+        }
+        return (now - since) / 1000 > limit.softSeconds
+    }
+
+    /// The smallest limit that applies to this client now (0: none): below it a
+    /// check can be skipped.
+    package var outputLimitFloor: Int {
+        let limit = server.config.clientOutputBufferLimits[client.subscriptions.isSubscribed ? .pubsub : .normal]
+        return [limit.hard, limit.soft].filter { $0 > 0 }.min() ?? 0
+    }
+
+    /// The client was disconnected for its output buffer (logged as Redis does).
+    package func closedForOutputLimit() {
+        let who = "id=\(client.id) addr=\(client.address)"
+        server.logger.warning("Client \(who) scheduled to be closed ASAP for overcoming of output buffer limits.")
+        closeAfterReply()
     }
 
     // MARK: turn bookkeeping

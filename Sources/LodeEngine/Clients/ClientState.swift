@@ -8,8 +8,6 @@ public final class ClientState {
     var resp = RESPVersion.resp2
     var authenticated: Bool
     var name = ""
-    var libName = ""
-    var libVersion = ""
     let address: String
     let localAddress: String
     let createdAt: Int64
@@ -21,6 +19,10 @@ public final class ClientState {
     var watch = WatchState()
     /// Pub/sub subscriptions; the client is "subscribed" while it has any.
     var subscriptions = Subscriptions()
+    /// Reply bytes not yet written to the socket, as last measured (CLIENT LIST omem).
+    var outputBytes = 0
+    /// Since when (ms) the client is over its class's soft output limit.
+    var overSoftLimitSince: Int64?
 
     init(id: Int, authenticated: Bool, address: String, localAddress: String, now: Int64) {
         self.id = id

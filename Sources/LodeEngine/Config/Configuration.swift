@@ -23,6 +23,7 @@ public struct Configuration: Sendable {
     public var hz = 10
     public var tcpBacklog = 511
     public var notifyKeyspaceEvents: KeyspaceEventFlags = []
+    public var clientOutputBufferLimits = OutputBufferLimits()
 
     public init() {}
 
@@ -142,6 +143,9 @@ extension Configuration {
         }),
         intOption("hz", mutable: true, range: 1...500, \.hz),
         intOption("tcp-backlog", mutable: false, range: 0...65535, \.tcpBacklog),
+        ConfigOption(name: "client-output-buffer-limit", mutable: true, get: { $0.clientOutputBufferLimits.text }, set: { c, args in
+            c.clientOutputBufferLimits.apply(args)
+        }),
         ConfigOption(name: "notify-keyspace-events", mutable: true, get: { $0.notifyKeyspaceEvents.text }, set: { c, args in
             guard args.count == 1 else { return "wrong number of arguments" }
             guard let flags = KeyspaceEventFlags(parsing: args[0]) else {
@@ -159,6 +163,9 @@ extension Configuration {
             args == [""] ? nil : "Lode has no snapshots (every write is on disk): only \"\" is accepted"
         }),
     ]
+
+    /// The options whose CONFIG SET value is a list of words (Redis's MULTI_ARG_CONFIG).
+    static let multiArgumentOptions: Set<String> = ["bind", "save", "client-output-buffer-limit"]
 
     static let optionsByName: [String: ConfigOption] = Dictionary(uniqueKeysWithValues: options.map { ($0.name, $0) })
 }

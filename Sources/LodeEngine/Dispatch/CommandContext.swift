@@ -35,7 +35,14 @@ struct CommandContext {
     /// outlives every command it runs.
     unowned(unsafe) let session: ClientSession
     let server: ServerState
-    var out: ByteBuffer
+    /// The reply buffer: the session's own, so that what reaches this client while
+    /// its command runs (its own published message, a keyspace event) lands in
+    /// order, before the command's reply, as in Redis.
+    var out: ByteBuffer {
+        get { session.out }
+        nonmutating _modify { yield &session.out }
+        nonmutating set { session.out = newValue }
+    }
     /// Milliseconds since the epoch, read once per command (as Redis's command time).
     let now: Int64
     let command: Command
@@ -157,5 +164,16 @@ struct CommandContext {
             return CommandError(e.replyText)
         }
         return CommandError("ERR \(error)")
+    }
+}
+
+extension CommandContext {
+    /// Redis's addReplyHelp: a header naming the command, the lines, then HELP.
+    func writeHelp(_ lines: [String]) {
+        out.writeArrayHeader(lines.count + 3)
+        out.writeSimpleString("\(String(buffer: args[0]).uppercased()) <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
+        for line in lines { out.writeSimpleString(line) }
+        out.writeSimpleString("HELP")
+        out.writeSimpleString("    Prints this help.")
     }
 }

@@ -54,7 +54,7 @@ package final class ServerState {
         runID = (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
         store.onKeyExpired = { [unowned self] db, key in
             self.notifyKeyspaceEvent(.expired, "expired", key: key, db: self.store.logical(db))
-            self.keyModified(db, key)
+            self.keyModified(db, key, byExpiry: true)
         }
         store.onKeyAdded = { [unowned self] db, key in
             guard self.config.notifyKeyspaceEvents.contains(.new) else { return }
@@ -80,11 +80,9 @@ package final class ServerState {
 
     /// Every write of a key goes through here (CommandContext's put, delete and
     /// save; expiries): WATCH hears of it. `db` is the physical database.
-    func keyModified(_ db: UInt8, _ key: ByteBuffer) {
+    func keyModified(_ db: UInt8, _ key: ByteBuffer, byExpiry: Bool = false) {
         guard !watches.isEmpty else { return }
-        watches.touch(db: store.logical(db), key: key, clients: clients) {
-            ((try? store.peekStored(db: db, key: key)) ?? nil) != nil
-        }
+        watches.touch(db: store.logical(db), key: key, byExpiry: byExpiry, clients: clients)
     }
 
     /// Before FLUSHDB/FLUSHALL empties logical databases `dbs`.

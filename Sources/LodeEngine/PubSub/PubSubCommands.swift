@@ -19,6 +19,21 @@ enum PubSubCommands {
         "pubsub|numsub": { (c: inout CommandContext) throws(CommandError) in numsub(&c, shard: false) },
         "pubsub|shardnumsub": { (c: inout CommandContext) throws(CommandError) in numsub(&c, shard: true) },
         "pubsub|numpat": { (c: inout CommandContext) throws(CommandError) in c.out.writeIntegerReply(c.server.pubsub.patternCount) },
+        "pubsub|help": { (c: inout CommandContext) throws(CommandError) in c.writeHelp(help) },
+    ]
+
+    static let help = [
+        "CHANNELS [<pattern>]",
+        "    Return the currently active channels matching a <pattern> (default: '*').",
+        "NUMPAT",
+        "    Return number of subscriptions to patterns.",
+        "NUMSUB [<channel> ...]",
+        "    Return the number of subscribers for the specified channels, excluding",
+        "    pattern subscriptions(default: no channels).",
+        "SHARDCHANNELS [<pattern>]",
+        "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+        "SHARDNUMSUB [<shardchannel> ...]",
+        "    Return the number of subscribers for the specified shard level channel(s)",
     ]
 
     static func verb(_ kind: PubSubRegistry.Kind, subscribe: Bool) -> String {
@@ -42,6 +57,11 @@ enum PubSubCommands {
     }
 
     static func subscribe(_ c: inout CommandContext, _ kind: PubSubRegistry.Kind) {
+        // Inside EXEC (Redis's DENY_BLOCKING) only SSUBSCRIBE refuses; SUBSCRIBE
+        // and PSUBSCRIBE are let through because the client is in MULTI.
+        if kind == .shard && c.denyBlocking {
+            return c.out.writeError("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
+        }
         for i in 1..<c.args.count {
             _ = c.server.pubsub.subscribe(c.client, c.arg(i), kind)
             writeFrame(&c, verb(kind, subscribe: true), c.arg(i), count(c, kind))

@@ -44,17 +44,16 @@ final class WatchRegistry {
         client.watch.keys.removeAll()
     }
 
-    /// A key was modified: its watchers' transactions will fail. `exists` says
-    /// whether the key is there now (a watch of an already expired key is only
-    /// reset when the key is gone).
-    func touch(db: Int, key: ByteBuffer, clients: [Int: ClientState], exists: () -> Bool) {
+    /// A key was modified: its watchers' transactions will fail. A watch of a key
+    /// that was already expired at WATCH time only ends its grace when the key
+    /// expires away (`byExpiry`); Redis's writes first expire such a key lazily,
+    /// then change it, so any write fails the transaction.
+    func touch(db: Int, key: ByteBuffer, byExpiry: Bool, clients: [Int: ClientState]) {
         guard let ids = watchers[Key(db: db, key: key)] else { return }
         for id in ids {
             guard let client = clients[id],
                   let i = client.watch.keys.firstIndex(where: { $0.db == db && $0.key == key }) else { continue }
-            if client.watch.keys[i].expiredAtWatch {
-                // Redis 7.0 stops at the first such watcher when the key exists.
-                guard !exists() else { break }
+            if client.watch.keys[i].expiredAtWatch && byExpiry {
                 client.watch.keys[i].expiredAtWatch = false
                 continue
             }

@@ -46,7 +46,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .success(let session):
             self.session = session
             processor = NIOSingleStepByteToMessageProcessor(RESPRequestDecoder(control: session.input))
-            session.onOutput = { [weak self] in self.map { $0.coordinator.register($0) } }
+            session.onOutput = { [weak self] in
+                guard let self else { return }
+                self.coordinator.register(self)
+                self.checkOutputLimit()
+            }
             session.onResumeInput = { [weak self] in self?.resumeInput() }
         }
         context.fireChannelActive()
@@ -106,10 +110,27 @@ final class ConnectionHandler: ChannelInboundHandler {
                 return
             }
             context.writeAndFlush(NIOAny(buffer), promise: nil)
+            checkOutputLimit()
         } else if session.state.isClosing {
             closing = true
             context.close(promise: nil)
         }
+    }
+
+    /// client-output-buffer-limit: replies waiting in this process for a client
+    /// that does not read them (NIO's outbound buffer plus the session's) are
+    /// bounded; over the limit the connection is dropped, as Redis drops it. The
+    /// measure is taken only when the socket stopped taking bytes or the session
+    /// holds more than the smallest limit, so fast clients pay nothing.
+    private func checkOutputLimit() {
+        guard let context, let session, !closing else { return }
+        let floor = session.outputLimitFloor
+        guard floor > 0, !context.channel.isWritable || session.out.readableBytes >= floor else { return }
+        let pending = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        guard session.outputLimitReached(pending: pending) else { return }
+        session.closedForOutputLimit()
+        closing = true
+        context.close(promise: nil)
     }
 
     func rollBackTurn(error: String) { session?.rollBackTurn(error: error) }

@@ -137,11 +137,26 @@ enum ConnectionCommands {
     }
 
     static func describe(_ client: ClientState, now: Int64) -> String {
-        "id=\(client.id) addr=\(client.address) laddr=\(client.localAddress) fd=0 name=\(client.name) "
-            + "age=\((now - client.createdAt) / 1000) idle=\((now - client.lastInteraction) / 1000) flags=N db=\(client.db) "
-            + "sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
-            + "tot-mem=0 events=r cmd=\(client.lastCommand) user=default redir=-1 resp=\(client.resp.rawValue) "
-            + "lib-name=\(client.libName) lib-ver=\(client.libVersion)\n"
+        let subs = client.subscriptions
+        let multi: Int
+        if case .open(.transaction(let t)) = client.connection.phase { multi = t.queued.count } else { multi = -1 }
+        return "id=\(client.id) addr=\(client.address) laddr=\(client.localAddress) fd=0 name=\(client.name) "
+            + "age=\((now - client.createdAt) / 1000) idle=\((now - client.lastInteraction) / 1000) "
+            + "flags=\(flags(client)) db=\(client.db) sub=\(subs.channels.count) psub=\(subs.patterns.count) "
+            + "ssub=\(subs.shardChannels.count) multi=\(multi) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
+            + "obl=0 oll=0 omem=\(client.outputBytes) tot-mem=0 events=r cmd=\(client.lastCommand) user=default "
+            + "redir=-1 resp=\(client.resp.rawValue)\n"
+    }
+
+    /// CLIENT LIST's flags, in Redis's order (N when none).
+    static func flags(_ client: ClientState) -> String {
+        var f = ""
+        if client.subscriptions.isSubscribed { f += "P" }
+        if client.connection.inTransaction { f += "x" }
+        if client.connection.isBlocked { f += "b" }
+        if client.watch.dirty { f += "d" }
+        if client.connection.isClosing { f += "c" }
+        return f.isEmpty ? "N" : f
     }
 
     static func list(_ c: inout CommandContext) throws(CommandError) {
@@ -152,7 +167,9 @@ enum ConnectionCommands {
                 guard ["normal", "master", "replica", "slave", "pubsub"].contains(t) else {
                     throw CommandError("ERR Unknown client type '\(c.cstring(3))'")
                 }
-                if t != "normal" { ids = [] }
+                ids = Set(c.server.clients.values.filter { client in
+                    t == "pubsub" ? client.subscriptions.isSubscribed : t == "normal" && !client.subscriptions.isSubscribed
+                }.map(\.id))
             } else if c.argIs(2, "id") && c.args.count > 3 {
                 var s = Set<Int>()
                 for i in 3..<c.args.count {

@@ -70,8 +70,11 @@ enum ServerCommands {
                      "hz:\(s.config.hz)", "executable:\(CommandLine.arguments.first ?? "")",
                      "config_file:\(s.configFile ?? "")"]
         case "clients":
-            lines = ["# Clients", "connected_clients:\(s.clients.count)", "maxclients:\(s.config.maxClients)",
-                     "blocked_clients:\(s.blockedCount)", "tracking_clients:0", "clients_in_timeout_table:0"]
+            let maxOutput = s.clients.values.map(\.outputBytes).max() ?? 0
+            lines = ["# Clients", "connected_clients:\(s.clients.count)", "cluster_connections:0",
+                     "maxclients:\(s.config.maxClients)", "client_recent_max_input_buffer:0",
+                     "client_recent_max_output_buffer:\(maxOutput)", "blocked_clients:\(s.blockedCount)",
+                     "tracking_clients:0", "clients_in_timeout_table:0"]
         case "memory":
             // glibc's mallinfo is not visible to Swift: report the resident set, which is
             // what the operator cares about (LMDB's mapped pages are shared file cache).
@@ -101,6 +104,9 @@ enum ServerCommands {
                      "total_net_input_bytes:\(s.stats.totalNetInputBytes)", "total_net_output_bytes:\(s.stats.totalNetOutputBytes)",
                      "rejected_connections:\(s.stats.rejectedConnections)", "expired_keys:\(s.stats.expiredKeys)",
                      "evicted_keys:0", "keyspace_hits:\(s.stats.keyspaceHits)", "keyspace_misses:\(s.stats.keyspaceMisses)",
+                     "pubsub_channels:\(s.pubsub.activeChannels(shard: false).count)",
+                     "pubsub_patterns:\(s.pubsub.patternCount)",
+                     "pubsubshard_channels:\(s.pubsub.activeChannels(shard: true).count)",
                      "cache_hits:\(hits)", "cache_misses:\(misses)", "cache_evictions:\(s.store.cache.evictions)",
                      "cache_hit_ratio:\(String(format3: ratio))"]
         case "replication":
@@ -158,8 +164,14 @@ enum ServerCommands {
             guard option.mutable else {
                 throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - can't set immutable config")
             }
-            let words = splitInlineArguments(c.bytes(i + 1))?.map { String(decoding: $0, as: UTF8.self) } ?? [c.string(i + 1)]
-            if let error = option.set(&updated, name == "requirepass" ? [c.string(i + 1)] : (words.isEmpty ? [""] : words)) {
+            // Only Redis's multi-argument options (bind, save, …) split their value
+            // into words; any other takes it whole, spaces included.
+            var words = [c.string(i + 1)]
+            if Configuration.multiArgumentOptions.contains(name) {
+                words = splitInlineArguments(c.bytes(i + 1))?.map { String(decoding: $0, as: UTF8.self) } ?? words
+                if words.isEmpty { words = [""] }
+            }
+            if let error = option.set(&updated, words) {
                 throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - \(error)")
             }
         }
