@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "LodeRESP",
             dependencies: [nioCore],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            swiftSettings: hotPath + [.swiftLanguageMode(.v6)]
         ),
         // Storage: safe LMDB wrapper, on-disk encoding, hot cache, commit log, the Store.
         .target(

@@ -184,8 +184,14 @@ package final class ClientSession {
     // MARK: pub/sub
 
     /// Appends an out-of-band frame (a published message) and asks for a flush.
-    func push(_ write: (inout ByteBuffer, RESPVersion) -> Void) {
-        write(&out, client.resp)
+    func push(_ frame: ByteBuffer) {
+        out.writeImmutableBuffer(frame)
+        onOutput?()
+    }
+
+    /// Writes an out-of-band frame in place and asks for a flush.
+    func push(_ write: (inout ByteBuffer) -> Void) {
+        write(&out)
         onOutput?()
     }
 
@@ -263,7 +269,8 @@ package final class ClientSession {
     /// check can be skipped.
     package var outputLimitFloor: Int {
         let limit = server.config.clientOutputBufferLimits[client.subscriptions.isSubscribed ? .pubsub : .normal]
-        return [limit.hard, limit.soft].filter { $0 > 0 }.min() ?? 0
+        if limit.hard > 0 && limit.soft > 0 { return min(limit.hard, limit.soft) }
+        return max(limit.hard, limit.soft)
     }
 
     /// The client was disconnected for its output buffer (logged as Redis does).

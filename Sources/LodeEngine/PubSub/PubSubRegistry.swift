@@ -81,11 +81,14 @@ final class PubSubRegistry {
     // MARK: publishing
 
     /// Delivers `message` to every subscriber; returns how many received it.
+    /// A frame is encoded once per protocol version, into the first subscriber's
+    /// buffer, and copied from there into the others'.
     func publish(_ channel: ByteBuffer, _ message: ByteBuffer, shard: Bool, sessions: [Int: ClientSession]) -> Int {
         var receivers = 0
+        var frames = FrameCache()
         for id in (shard ? shardChannels : channels)[channel] ?? [] {
             guard let s = sessions[id] else { continue }
-            s.push { out, resp in
+            frames.deliver(to: s) { out, resp in
                 out.writePushHeader(3, resp)
                 out.writeBulk(string: shard ? "smessage" : "message")
                 out.writeBulk(channel)
@@ -93,12 +96,13 @@ final class PubSubRegistry {
             }
             receivers += 1
         }
-        guard !shard else { return receivers }
+        guard !shard, !patternOrder.isEmpty else { return receivers }
         let name = Array(channel.readableBytesView)
         for pattern in patternOrder where globMatch(Array(pattern.readableBytesView), name, noCase: false) {
+            var patternFrames = FrameCache()
             for id in patterns[pattern] ?? [] {
                 guard let s = sessions[id] else { continue }
-                s.push { out, resp in
+                patternFrames.deliver(to: s) { out, resp in
                     out.writePushHeader(4, resp)
                     out.writeBulk(string: "pmessage")
                     out.writeBulk(pattern)
@@ -109,6 +113,21 @@ final class PubSubRegistry {
             }
         }
         return receivers
+    }
+
+    /// One message's frame per protocol version, as written for its first receiver.
+    private struct FrameCache {
+        private var resp2: ByteBuffer?
+        private var resp3: ByteBuffer?
+
+        mutating func deliver(to s: ClientSession, encode: (inout ByteBuffer, RESPVersion) -> Void) {
+            let version = s.client.resp
+            if let frame = version == .resp3 ? resp3 : resp2 { return s.push(frame) }
+            let start = s.out.writerIndex
+            s.push { encode(&$0, version) }
+            let frame = s.out.getSlice(at: start, length: s.out.writerIndex - start)
+            if version == .resp3 { resp3 = frame } else { resp2 = frame }
+        }
     }
 
     // MARK: PUBSUB introspection
