@@ -59,7 +59,7 @@ enum BlockingCommands {
         let keys = (1..<(c.args.count - 1)).map { c.arg($0) }
         for key in keys {
             guard var l = try c.lookupCollection(key, .list) else { continue }
-            let v = try ListCommands.popElement(c, &l, left: left)!
+            guard let v = try ListCommands.popElement(c, &l, left: left) else { throw .inconsistent }
             try c.save(key, l, event: ListCommands.popEvent(left))
             c.out.writeArrayHeader(2)
             c.out.writeBulk(key)

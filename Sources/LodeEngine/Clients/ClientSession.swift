@@ -120,11 +120,7 @@ package final class ClientSession {
         server.store.cache.clock = UInt32(truncatingIfNeeded: now / 1000)  // for OBJECT IDLETIME
         var ctx = CommandContext(args: args, client: client, session: self, server: server, now: now,
                                  command: command, isBlockedRetry: retry)
-        do {
-            try handler(&ctx)
-        } catch {
-            out.writeError(error.text)
-        }
+        run(handler, &ctx)
         input.unauthenticated = !client.authenticated
         input.maxBulkLength = server.config.protoMaxBulkLength
         input.paused = !client.connection.acceptsCommands
@@ -174,9 +170,17 @@ package final class ClientSession {
         var ctx = CommandContext(args: args, client: client, session: self, server: server,
                                  now: currentTimeMillis(), command: command, isBlockedRetry: false)
         ctx.denyBlocking = true
+        run(handler, &ctx)
+    }
+
+    /// Runs a handler; an error replaces whatever part of a reply it had written,
+    /// so the client always gets exactly one reply per command.
+    private func run(_ handler: CommandHandler, _ ctx: inout CommandContext) {
+        let start = out.writerIndex
         do {
             try handler(&ctx)
         } catch {
+            out.moveWriterIndex(to: start)
             out.writeError(error.text)
         }
     }

@@ -16,6 +16,7 @@ struct CommandError: Error {
     static let dbIndexOutOfRange = CommandError("ERR DB index is out of range")
     static let sameObject = CommandError("ERR source and destination objects are the same")
     static let tooBig = CommandError("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+    static let inconsistent = CommandError("ERR internal error: stored data is inconsistent")
     static func invalidExpire(_ command: String) -> CommandError {
         CommandError("ERR invalid expire time in '\(command)' command")
     }
@@ -113,15 +114,18 @@ struct CommandContext {
     func lookup(_ key: ByteBuffer) throws(CommandError) -> Record? {
         let r: Record?
         do { r = try store.get(db: db, key: key, now: now) } catch { throw storeFailure(error) }
-        if command.flags.contains(.readonly) {
-            if r != nil {
-                server.stats.keyspaceHits += 1
-            } else {
-                server.stats.keyspaceMisses += 1
-                notify(.keyMiss, "keymiss", key)
-            }
-        }
+        if command.flags.contains(.readonly) { countRead(r, key) }
         return r
+    }
+
+    /// Redis's lookupKeyRead bookkeeping: a keyspace hit, or a miss and `keymiss`.
+    func countRead(_ r: Record?, _ key: ByteBuffer) {
+        if r != nil {
+            server.stats.keyspaceHits += 1
+        } else {
+            server.stats.keyspaceMisses += 1
+            notify(.keyMiss, "keymiss", key)
+        }
     }
 
     func lookup(_ key: ByteBuffer, db: UInt8) throws(CommandError) -> Record? {

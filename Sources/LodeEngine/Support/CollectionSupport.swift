@@ -33,13 +33,7 @@ extension CommandContext {
     /// publishes `keymiss` as read-only commands' lookups do.
     func lookupForRead(_ key: ByteBuffer) throws(CommandError) -> Record? {
         let r = try lookup(key)
-        guard !command.flags.contains(.readonly) else { return r }  // lookup did it
-        if r != nil {
-            server.stats.keyspaceHits += 1
-        } else {
-            server.stats.keyspaceMisses += 1
-            notify(.keyMiss, "keymiss", key)
-        }
+        if !command.flags.contains(.readonly) { countRead(r, key) }  // else lookup did it
         return r
     }
 

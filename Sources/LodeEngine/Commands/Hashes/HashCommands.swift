@@ -130,7 +130,8 @@ enum HashCommands {
         guard c.args.count >= 3 else {
             guard let h = try c.lookupCollection(c.arg(1), .hash) else { return c.out.writeNull(c.resp) }
             let all = try c.allElements(h)
-            return c.out.writeBulk(all.randomElement()!.0)
+            guard let e = all.randomElement() else { throw .inconsistent }
+            return c.out.writeBulk(e.0)
         }
         let count = try RandomPick.count(c, 2)
         var withValues = false
@@ -180,7 +181,7 @@ enum RandomPick {
 
     static func pick<T>(_ all: [T], count: Int) -> [T] {
         if all.isEmpty || count == 0 { return [] }
-        if count < 0 { return (0..<(-count)).map { _ in all.randomElement()! } }
+        if count < 0 { return (0..<(-count)).compactMap { _ in all.randomElement() } }
         if count >= all.count { return all.shuffled() }
         return Array(all.shuffled().prefix(count))
     }

@@ -85,7 +85,7 @@ enum KeyCommands {
         let current: Int64? = r.expireAt == 0 ? nil : r.expireAt
         if nx && current != nil { return c.out.writeIntegerReply(0) }
         if xx && current == nil { return c.out.writeIntegerReply(0) }
-        if gt, current == nil || Int64(when) <= current! { return c.out.writeIntegerReply(0) }
+        if gt, current.map({ Int64(when) <= $0 }) ?? true { return c.out.writeIntegerReply(0) }
         if lt, let cur = current, Int64(when) >= cur { return c.out.writeIntegerReply(0) }
         if when <= Int(c.now) {
             try c.delete(c.arg(1))

@@ -119,13 +119,16 @@ enum ListCommands {
             return count == nil ? c.out.writeNull(c.resp) : c.out.writeNullArray(c.resp)
         }
         guard let count else {
-            let v = try popElement(c, &l, left: left)!
+            guard let v = try popElement(c, &l, left: left) else { throw .inconsistent }
             try c.save(c.arg(1), l, event: popEvent(left))
             return c.out.writeBulk(v)
         }
         let n = min(count, l.meta.size)
         c.out.writeArrayHeader(n)
-        for _ in 0..<n { c.out.writeBulk(try popElement(c, &l, left: left)!) }
+        for _ in 0..<n {
+            guard let v = try popElement(c, &l, left: left) else { throw .inconsistent }
+            c.out.writeBulk(v)
+        }
         if n > 0 { try c.save(c.arg(1), l, event: popEvent(left)) }
     }
 
@@ -301,7 +304,7 @@ enum ListCommands {
         fromLeft: Bool, toLeft: Bool) throws(CommandError) -> ByteBuffer? {
         guard var s = try c.lookupCollection(src, .list) else { return nil }
         if let d = try c.lookup(dst), d.type != .list { throw .wrongType }
-        let v = try popElement(c, &s, left: fromLeft)!
+        guard let v = try popElement(c, &s, left: fromLeft) else { throw .inconsistent }
         if src == dst {
             // A rotation: the list never empties (and keeps its expiry).
             try pushElement(c, &s, v, left: toLeft)
@@ -346,7 +349,10 @@ enum ListCommands {
             guard var l = try c.lookupCollection(key, .list) else { continue }
             let n = min(count, l.meta.size)
             var items: [ByteBuffer] = []
-            for _ in 0..<n { items.append(try popElement(c, &l, left: left)!) }
+            for _ in 0..<n {
+                guard let v = try popElement(c, &l, left: left) else { throw .inconsistent }
+                items.append(v)
+            }
             try c.save(key, l, event: popEvent(left))
             c.out.writeArrayHeader(2)
             c.out.writeBulk(key)

@@ -83,7 +83,7 @@ enum SetCommands {
             return writeSet(&c, chosen)
         }
         guard var s = try c.lookupCollection(c.arg(1), .set) else { return c.out.writeNull(c.resp) }
-        let m = try members(c, s).randomElement()!
+        guard let m = try members(c, s).randomElement() else { throw .inconsistent }
         try c.removeElement(&s, m)
         try c.save(c.arg(1), s, event: "spop")
         c.out.writeBulk(m)
@@ -100,7 +100,8 @@ enum SetCommands {
             return
         }
         guard let s = try c.lookupCollection(c.arg(1), .set) else { return c.out.writeNull(c.resp) }
-        c.out.writeBulk(try members(c, s).randomElement()!)
+        guard let m = try members(c, s).randomElement() else { throw .inconsistent }
+        c.out.writeBulk(m)
     }
 
     static func smove(_ c: inout CommandContext) throws(CommandError) {
@@ -108,8 +109,8 @@ enum SetCommands {
         let srcRecord = try c.lookup(srcKey)
         let dstRecord = try c.lookup(dstKey)
         guard let srcRecord else { return c.out.writeIntegerReply(0) }
-        guard srcRecord.type == .set, dstRecord == nil || dstRecord!.type == .set else { throw .wrongType }
-        var src = try c.lookupCollection(srcKey, .set)!
+        guard srcRecord.type == .set, dstRecord.map({ $0.type == .set }) ?? true else { throw .wrongType }
+        guard var src = try c.lookupCollection(srcKey, .set) else { throw .inconsistent }
         if srcKey == dstKey {
             return c.out.writeIntegerReply(try c.element(src, member) != nil ? 1 : 0)
         }
@@ -134,7 +135,7 @@ enum SetCommands {
         switch op {
         case .inter:
             if sets.contains(where: { $0 == nil }) { return [] }
-            let all = sets.map { $0! }.sorted { $0.meta.size < $1.meta.size }
+            let all = sets.compactMap { $0 }.sorted { $0.meta.size < $1.meta.size }
             var result: [ByteBuffer] = []
             outer: for m in try members(c, all[0]) {
                 for other in all.dropFirst() where try c.element(other, m) == nil { continue outer }

@@ -26,8 +26,12 @@ extension ZSetCommands {
             // The inputs of a *STORE are read as Redis's lookupKeyRead.
             guard let r = store ? try c.lookupForRead(key) : try c.lookup(key) else { inputs.append(nil); continue }
             switch r.type {
-            case .zset: inputs.append(try entries(c, try c.lookupCollection(key, .zset)!))
-            case .set: inputs.append(try c.allElements(try c.lookupCollection(key, .set)!).map { ($0.0, 1.0) })
+            case .zset:
+                guard let z = try c.lookupCollection(key, .zset) else { throw .inconsistent }
+                inputs.append(try entries(c, z))
+            case .set:
+                guard let s = try c.lookupCollection(key, .set) else { throw .inconsistent }
+                inputs.append(try c.allElements(s).map { ($0.0, 1.0) })
             default: throw .wrongType
             }
         }
@@ -87,9 +91,10 @@ extension ZSetCommands {
                 }
             }
         case .inter:
-            if inputs.allSatisfy({ $0 != nil }), let smallest = inputs.indices.min(by: { inputs[$0]!.count < inputs[$1]!.count }) {
-                let maps = inputs.map { Dictionary($0!.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a }) }
-                outer: for (m, s) in inputs[smallest]! {
+            if inputs.allSatisfy({ $0 != nil }),
+               let smallest = inputs.indices.min(by: { (inputs[$0]?.count ?? 0) < (inputs[$1]?.count ?? 0) }) {
+                let maps = inputs.map { Dictionary(($0 ?? []).map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a }) }
+                outer: for (m, s) in inputs[smallest] ?? [] {
                     var acc = weighted(s, weights[smallest])
                     for i in inputs.indices where i != smallest {
                         guard let o = maps[i][m] else { continue outer }
@@ -107,7 +112,7 @@ extension ZSetCommands {
                 for (m, s) in base where !others.contains(m) { result[m] = s; order.append(m) }
             }
         }
-        let items = order.map { ($0, result[$0]!) }.sorted { a, b in
+        let items = order.compactMap { m in result[m].map { (m, $0) } }.sorted { a, b in
             a.1 != b.1 ? a.1 < b.1 : Array(a.0.readableBytesView).lexicographicallyPrecedes(Array(b.0.readableBytesView))
         }
         if store {
@@ -128,15 +133,19 @@ extension ZSetCommands {
             let key = c.arg(2 + i)
             guard let r = try c.lookup(key) else { sets.append(nil); continue }
             switch r.type {
-            case .zset: sets.append(Set(try entries(c, try c.lookupCollection(key, .zset)!).map { $0.0 }))
-            case .set: sets.append(Set(try c.allElements(try c.lookupCollection(key, .set)!).map { $0.0 }))
+            case .zset:
+                guard let z = try c.lookupCollection(key, .zset) else { throw .inconsistent }
+                sets.append(Set(try entries(c, z).map { $0.0 }))
+            case .set:
+                guard let s = try c.lookupCollection(key, .set) else { throw .inconsistent }
+                sets.append(Set(try c.allElements(s).map { $0.0 }))
             default: throw .wrongType
             }
         }
         let limit = try c.intercardLimit(from: 2 + numkeys)
         guard sets.allSatisfy({ $0 != nil }) else { return c.out.writeIntegerReply(0) }
-        var inter = sets[0]!
-        for s in sets.dropFirst() { inter.formIntersection(s!) }
+        var inter = sets[0] ?? []
+        for s in sets.dropFirst() { inter.formIntersection(s ?? []) }
         c.out.writeIntegerReply(limit > 0 ? min(limit, inter.count) : inter.count)
     }
 
@@ -148,36 +157,37 @@ extension ZSetCommands {
         // Element values are raw score bits: rewrite them as Redis's score text.
         let start = c.out.writerIndex
         try c.scanElements(z, cursorArg: 2, withValues: true)
-        var reply = c.out.getSlice(at: start, length: c.out.writerIndex - start)!
+        guard var reply = c.out.getSlice(at: start, length: c.out.writerIndex - start) else { throw .inconsistent }
         c.out.moveWriterIndex(to: start)
         try rewriteScanScores(&reply, into: &c)
     }
 
     /// Re-encodes a [cursor, [member, rawScore, ...]] reply with formatted scores.
     static func rewriteScanScores(_ reply: inout ByteBuffer, into c: inout CommandContext) throws(CommandError) {
-        func line(_ b: inout ByteBuffer) -> String {
+        func line(_ b: inout ByteBuffer) throws(CommandError) -> String {
             let view = b.readableBytesView
-            let end = view.firstIndex(of: 13)!
-            let s = b.readString(length: end - view.startIndex)!
+            guard let end = view.firstIndex(of: 13) else { throw .inconsistent }
+            guard let s = b.readString(length: end - view.startIndex) else { throw .inconsistent }
             b.moveReaderIndex(forwardBy: 2)
             return s
         }
-        func bulk(_ b: inout ByteBuffer) -> ByteBuffer {
-            let n = Int(line(&b).dropFirst())!
-            let v = b.readSlice(length: n)!
+        func bulk(_ b: inout ByteBuffer) throws(CommandError) -> ByteBuffer {
+            guard let n = try Int(line(&b).dropFirst()) else { throw .inconsistent }
+            guard let v = b.readSlice(length: n) else { throw .inconsistent }
             b.moveReaderIndex(forwardBy: 2)
             return v
         }
-        _ = line(&reply)
-        let cursor = bulk(&reply)
-        let n = Int(line(&reply).dropFirst())!
+        _ = try line(&reply)
+        let cursor = try bulk(&reply)
+        guard let n = try Int(line(&reply).dropFirst()) else { throw .inconsistent }
         c.out.writeArrayHeader(2)
         c.out.writeBulk(cursor)
         c.out.writeArrayHeader(n)
         for _ in 0..<(n / 2) {
-            c.out.writeBulk(bulk(&reply))
-            let raw = bulk(&reply)
-            c.out.writeBulk(string: Score.format(Double(bitPattern: raw.getInteger(at: raw.readerIndex, as: UInt64.self)!)))
+            c.out.writeBulk(try bulk(&reply))
+            let raw = try bulk(&reply)
+            guard let bits = raw.getInteger(at: raw.readerIndex, as: UInt64.self) else { throw .inconsistent }
+            c.out.writeBulk(string: Score.format(Double(bitPattern: bits)))
         }
     }
 }

@@ -387,7 +387,7 @@ enum ZSetCommands {
             guard let z = try c.lookupCollection(c.arg(1), .zset) else { return c.out.writeIntegerReply(0) }
             items = try byLex(c, z, r, reverse: false, offset: 0, limit: -1)
         }
-        var z = try c.lookupCollection(c.arg(1), .zset)!
+        guard var z = try c.lookupCollection(c.arg(1), .zset) else { throw .inconsistent }
         for (m, _) in items { _ = try remove(c, &z, m) }
         let event: String
         switch kind {
@@ -466,7 +466,8 @@ enum ZSetCommands {
     static func zrandmember(_ c: inout CommandContext) throws(CommandError) {
         guard c.args.count >= 3 else {
             guard let z = try c.lookupCollection(c.arg(1), .zset) else { return c.out.writeNull(c.resp) }
-            return c.out.writeBulk(try entries(c, z).randomElement()!.0)
+            guard let e = try entries(c, z).randomElement() else { throw .inconsistent }
+            return c.out.writeBulk(e.0)
         }
         let count = try RandomPick.count(c, 2)
         var withScores = false

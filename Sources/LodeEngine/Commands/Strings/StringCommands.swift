@@ -71,7 +71,7 @@ enum StringCommands {
                 o.keepTTL = true
             } else if command == .getex && c.argIs(j, "persist") && o.unit == nil && !o.keepTTL {
                 o.persist = true
-            } else if kind >= 0 && hasNext && !o.keepTTL && !o.persist && (o.unit == nil || o.unit!.kind == kind) {
+            } else if kind >= 0 && hasNext && !o.keepTTL && !o.persist && (o.unit.map { $0.kind == kind } ?? true) {
                 o.unit = (kind, j + 1)
                 j += 1
             } else {
@@ -319,7 +319,8 @@ enum StringCommands {
         if end < 0 { end = 0 }
         if end >= len { end = len - 1 }
         if start > end || len == 0 { return c.out.writeBulk(bytes: [UInt8]()) }
-        c.out.writeBulk(r.value.getSlice(at: r.value.readerIndex + start, length: end - start + 1)!)
+        guard let slice = r.value.getSlice(at: r.value.readerIndex + start, length: end - start + 1) else { throw .inconsistent }
+        c.out.writeBulk(slice)
     }
 
     static func setrange(_ c: inout CommandContext) throws(CommandError) {
