@@ -9,45 +9,7 @@ import XCTest
 /// Commands through the real dispatch path (table, arity, auth, handlers,
 /// blocking) on a real store, with no network: sessions are fed requests and
 /// their reply bytes are read back.
-final class DispatchTests: XCTestCase {
-    var dir: String!
-    var server: ServerState!
-    let loop = EmbeddedEventLoop()
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "lode-dispatch-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try open(config: Configuration())
-    }
-
-    private func open(config: Configuration) throws {
-        var options = Store.Options(path: dir)
-        options.mapSize = 1 << 26
-        let store = try Store(options: options)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        server = ServerState(config: config, store: store, logger: logger, configFile: nil)
-    }
-
-    override func tearDown() {
-        server.store.close()
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
-    private func session() throws -> ClientSession {
-        guard case .success(let s) = server.connect(remote: nil, local: nil, loop: loop) else {
-            throw XCTSkip("connection refused")
-        }
-        return s
-    }
-
-    /// Runs one command and returns the reply bytes it wrote.
-    @discardableResult
-    private func run(_ s: ClientSession, _ words: String...) -> String {
-        s.receive(words.map { ByteBuffer(string: $0) })
-        return String(buffer: s.takeOutput(allocator: ByteBufferAllocator()))
-    }
-
+final class DispatchTests: EngineTestCase {
     func testStringsAndErrorsAsRedisWritesThem() throws {
         let c = try session()
         XCTAssertEqual(run(c, "SET", "k", "v"), "+OK\r\n")

@@ -7,39 +7,7 @@ import XCTest
 @testable import LodeEngine
 
 /// MULTI/EXEC/WATCH and pub/sub through the real dispatch path, in-process.
-final class TransactionPubSubTests: XCTestCase {
-    var dir: String!
-    var server: ServerState!
-    let loop = EmbeddedEventLoop()
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "lode-multi-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var options = Store.Options(path: dir)
-        options.mapSize = 1 << 26
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        server = ServerState(config: Configuration(), store: try Store(options: options), logger: logger, configFile: nil)
-    }
-
-    override func tearDown() {
-        server.store.close()
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
-    private func session() throws -> ClientSession {
-        guard case .success(let s) = server.connect(remote: nil, local: nil, loop: loop) else { throw XCTSkip("refused") }
-        return s
-    }
-
-    @discardableResult
-    private func run(_ s: ClientSession, _ words: String...) -> String {
-        s.receive(words.map { ByteBuffer(string: $0) })
-        return output(s)
-    }
-
-    private func output(_ s: ClientSession) -> String { String(buffer: s.takeOutput(allocator: ByteBufferAllocator())) }
-
+final class TransactionPubSubTests: EngineTestCase {
     func testQueuedCommandsRunAtExecWithPerCommandErrors() throws {
         let c = try session()
         XCTAssertEqual(run(c, "MULTI"), "+OK\r\n")

@@ -443,3 +443,70 @@ def test_resp3_push_handler(lode_module):
     finally:
         p.close()
         client.close()
+
+
+# ----------------------------------------------------------------------------
+# client-side caching with redis-py's tracking API. (redis-py 5.1+'s built-in
+# cache refuses servers older than 7.4, Redis 7.0 included, so applications on
+# 7.0 use these primitives: a RESP2 redirect to a subscriber, or RESP3 pushes.)
+
+
+def test_client_tracking_redirect_to_pubsub(lode_module):
+    # RESP2 (redis-py 8 speaks RESP3 unless told): the redirect target gets messages.
+    r = redis.Redis(port=lode_module.port, protocol=2, socket_timeout=30, decode_responses=True)
+    writer = redis.Redis(port=lode_module.port, socket_timeout=30)
+    p = r.pubsub()
+    try:
+        r.flushall()
+        p.subscribe("__redis__:invalidate")
+        wait_for(p, "subscribe")
+        # The subscriber's client ID, from the server (it is the one subscribed client).
+        ids = [c["id"] for c in writer.client_list() if c["sub"] == "1"]
+        assert len(ids) == 1, ids
+        tracker = r.connection_pool.get_connection()
+        try:
+            tracker.send_command("CLIENT", "TRACKING", "on", "REDIRECT", ids[0])
+            assert tracker.read_response() == "OK"
+            tracker.send_command("CLIENT", "GETREDIR")
+            assert tracker.read_response() == int(ids[0])
+            writer.set("a", "1")
+            tracker.send_command("GET", "a")
+            assert tracker.read_response() == "1"
+            writer.set("a", "2")
+            msg = wait_for(p, "message")
+            assert msg["channel"] == "__redis__:invalidate" and msg["data"] == ["a"]
+            writer.flushdb()
+            assert wait_for(p, "message")["data"] is None
+        finally:
+            r.connection_pool.release(tracker)
+    finally:
+        p.close()
+        r.close()
+        writer.close()
+
+
+def test_client_tracking_resp3_invalidation_pushes(lode_module):
+    r = redis.Redis(port=lode_module.port, protocol=3, socket_timeout=30)
+    writer = redis.Redis(port=lode_module.port, socket_timeout=30)
+    pushes = []
+    conn = r.connection_pool.get_connection()
+    try:
+        writer.flushall()
+        conn._parser.set_invalidation_push_handler(pushes.append)
+        for cmd, want in [(("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "user:"), b"OK"),
+                          (("CLIENT", "TRACKINGINFO"), None)]:
+            conn.send_command(*cmd)
+            got = conn.read_response()
+            if want is not None:
+                assert got == want
+        assert set(got[b"flags"]) == {b"on", b"bcast"} and got[b"prefixes"] == [b"user:"]
+        writer.mset({"user:1": "x", "user:2": "y", "order:1": "z"})
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not pushes:
+            conn.send_command("PING")
+            assert conn.read_response() == b"PONG"
+        assert pushes == [[b"invalidate", [b"user:1", b"user:2"]]]
+    finally:
+        r.connection_pool.release(conn)
+        r.close()
+        writer.close()

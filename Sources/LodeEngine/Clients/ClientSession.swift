@@ -80,7 +80,41 @@ package final class ClientSession {
 
     // MARK: dispatch
 
+    /// Runs one command as Redis's processCommand + call + resetClient: the
+    /// tracking table's limit first; after the command, its reply dropped under
+    /// CLIENT REPLY OFF/SKIP, the invalidations that concern this client (so
+    /// they follow its reply), then the clients blocked on keys it filled.
     private func execute(_ args: [ByteBuffer], retry: Bool) {
+        let outer = server.currentClient
+        server.currentClient = client
+        if server.tracking.trackingClients > 0 { server.limitTrackingTable() }
+        let start = out.writerIndex
+        droppingReply = client.replies.dropsReply
+        dispatch(args, retry: retry)
+        if droppingReply {
+            if client.replies.dropsReply { out.moveWriterIndex(to: start) }
+            out.writeBuffer(&framesWhileDropping)
+            framesWhileDropping.clear()
+            droppingReply = false
+        }
+        switch client.replies {
+        case .skipping: client.replies = .on
+        case .skipNext: client.replies = .skipping
+        case .on, .off: break
+        }
+        if !client.connection.inTransaction && CommandKey(args[0]) != Self.clientKey { client.tracking.caching = false }
+        server.flushPendingInvalidations(for: client)
+        server.currentClient = outer
+        if !server.touchedKeys.isEmpty { server.blocking.serve(server) }
+    }
+
+    private static let clientKey = CommandKey("client")
+    /// Set while the running command's reply is dropped (CLIENT REPLY): frames
+    /// pushed meanwhile wait in `framesWhileDropping`.
+    private var droppingReply = false
+    private var framesWhileDropping = ByteBuffer()
+
+    private func dispatch(_ args: [ByteBuffer], retry: Bool) {
         server.stats.totalCommandsProcessed += 1
         let mark = out.writerIndex
         let writesBefore = server.store.writeCount
@@ -121,6 +155,7 @@ package final class ClientSession {
         var ctx = CommandContext(args: args, client: client, session: self, server: server, now: now,
                                  command: command, isBlockedRetry: retry)
         run(handler, &ctx)
+        if client.tracking.on { server.rememberTrackedKeys(client, command, args) }
         input.unauthenticated = !client.authenticated
         input.maxBulkLength = server.config.protoMaxBulkLength
         input.paused = !client.connection.acceptsCommands
@@ -129,7 +164,6 @@ package final class ClientSession {
         } else if client.connection.isBlocked, client.connection.served() == .unregisterAndResume {
             leaveWaitLists()
         }
-        if !server.touchedKeys.isEmpty { server.blocking.serve(server) }
     }
 
     /// An error reply for a command that does not run (unknown, wrong arity,
@@ -171,6 +205,7 @@ package final class ClientSession {
                                  now: currentTimeMillis(), command: command, isBlockedRetry: false)
         ctx.denyBlocking = true
         run(handler, &ctx)
+        if client.tracking.on { server.rememberTrackedKeys(client, command, args) }
     }
 
     /// Runs a handler; an error replaces whatever part of a reply it had written,
@@ -189,14 +224,31 @@ package final class ClientSession {
 
     /// Appends an out-of-band frame (a published message) and asks for a flush.
     func push(_ frame: ByteBuffer) {
-        out.writeImmutableBuffer(frame)
+        if droppingReply { framesWhileDropping.writeImmutableBuffer(frame) } else { out.writeImmutableBuffer(frame) }
         onOutput?()
     }
 
-    /// Writes an out-of-band frame in place and asks for a flush.
-    func push(_ write: (inout ByteBuffer) -> Void) {
-        write(&out)
+    /// Writes an out-of-band frame in place, asks for a flush, and returns the
+    /// frame (to copy to other receivers).
+    @discardableResult
+    func push(_ write: (inout ByteBuffer) -> Void) -> ByteBuffer {
+        let frame = pushing(write)
         onOutput?()
+        return frame
+    }
+
+    /// Writes a frame that is delivered even while CLIENT REPLY drops replies
+    /// (a subscription's confirmation, as Redis's CLIENT_PUSHING), in place.
+    @discardableResult
+    func pushing(_ write: (inout ByteBuffer) -> Void) -> ByteBuffer {
+        if droppingReply {
+            let start = framesWhileDropping.writerIndex
+            write(&framesWhileDropping)
+            return framesWhileDropping.getSlice(at: start, length: framesWhileDropping.writerIndex - start)!
+        }
+        let start = out.writerIndex
+        write(&out)
+        return out.getSlice(at: start, length: out.writerIndex - start)!
     }
 
     // MARK: blocking

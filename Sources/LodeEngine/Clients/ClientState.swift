@@ -19,6 +19,10 @@ public final class ClientState {
     var watch = WatchState()
     /// Pub/sub subscriptions; the client is "subscribed" while it has any.
     var subscriptions = Subscriptions()
+    /// CLIENT TRACKING: client-side caching settings.
+    var tracking = TrackingState()
+    /// CLIENT REPLY: replies are dropped while off, or for the next command after SKIP.
+    var replies = ReplyMode.on
     /// Reply bytes not yet written to the socket, as last measured (CLIENT LIST omem).
     var outputBytes = 0
     /// Since when (ms) the client is over its class's soft output limit.
@@ -32,4 +36,17 @@ public final class ClientState {
         createdAt = now
         lastInteraction = now
     }
+}
+
+/// CLIENT REPLY ON|OFF|SKIP. Out-of-band frames (subscription confirmations,
+/// published messages, invalidations) are delivered whatever the mode, as Redis
+/// delivers what it marks CLIENT_PUSHING.
+enum ReplyMode {
+    case on, off
+    /// Set by CLIENT REPLY SKIP: the next command's reply is dropped.
+    case skipNext
+    /// The command now running has its reply dropped (after SKIP).
+    case skipping
+
+    var dropsReply: Bool { self == .off || self == .skipping }
 }

@@ -24,6 +24,7 @@ public struct Configuration: Sendable {
     public var tcpBacklog = 511
     public var notifyKeyspaceEvents: KeyspaceEventFlags = []
     public var clientOutputBufferLimits = OutputBufferLimits()
+    public var trackingTableMaxKeys = 1_000_000
 
     public init() {}
 
@@ -143,6 +144,7 @@ extension Configuration {
         }),
         intOption("hz", mutable: true, range: 1...500, \.hz),
         intOption("tcp-backlog", mutable: false, range: 0...65535, \.tcpBacklog),
+        intOption("tracking-table-max-keys", mutable: true, range: 0...Int.max, \.trackingTableMaxKeys),
         ConfigOption(name: "client-output-buffer-limit", mutable: true, get: { $0.clientOutputBufferLimits.text }, set: { c, args in
             c.clientOutputBufferLimits.apply(args)
         }),

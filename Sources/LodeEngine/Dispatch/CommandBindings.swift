@@ -6,7 +6,7 @@ enum CommandBindings {
         StringCommands.handlers, KeyCommands.handlers, HashCommands.handlers, SetCommands.handlers,
         ListCommands.handlers, ZSetCommands.handlers, BlockingCommands.handlers,
         ConnectionCommands.handlers, ServerCommands.handlers, CommandCommands.handlers, IntrospectionCommands.handlers,
-        TransactionCommands.handlers, PubSubCommands.handlers,
+        TransactionCommands.handlers, PubSubCommands.handlers, TrackingCommands.handlers,
     ]
 
     static let all: [String: CommandHandler] = families.reduce(into: [:]) { merged, family in

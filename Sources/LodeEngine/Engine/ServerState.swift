@@ -77,16 +77,36 @@ package final class ServerState {
     let blocking = BlockingRegistry()
     let watches = WatchRegistry()
     let pubsub = PubSubRegistry()
+    let tracking = TrackingTable()
+    /// The client whose command is running (nil: expiry, housekeeping).
+    var currentClient: ClientState?
+    /// Invalidations for `currentClient`, sent after its reply.
+    var pendingInvalidations: [Invalidation] = []
+    /// Called when BCAST invalidations wait for the end of the turn.
+    package var onBroadcastPending: (() -> Void)?
 
     /// Every write of a key goes through here (CommandContext's put, delete and
     /// save; expiries): WATCH hears of it. `db` is the physical database.
+    /// Client-side caching hears of it too.
     func keyModified(_ db: UInt8, _ key: ByteBuffer, byExpiry: Bool = false) {
+        if tracking.isActive { invalidateTrackedKey(key, writer: byExpiry ? nil : currentClient?.id) }
         guard !watches.isEmpty else { return }
         watches.touch(db: store.logical(db), key: key, byExpiry: byExpiry, clients: clients)
     }
 
+    /// Before the event loop's turn ends and replies go out (Redis's beforeSleep).
+    package func beforeEndOfTurn() {
+        broadcastTrackedKeys()
+    }
+
+    /// Periodic housekeeping on the loop, `hz` times a second (Redis's serverCron).
+    package func cron() {
+        if tracking.trackingClients > 0 { limitTrackingTable() }
+    }
+
     /// Before FLUSHDB/FLUSHALL empties logical databases `dbs`.
     func databasesFlushing(_ dbs: [Int]) {
+        invalidateAllTrackedKeys()
         for db in dbs { touchWatches(in: db, replacedWith: nil) }
     }
 
@@ -161,6 +181,7 @@ extension ServerState {
 
     /// The connection of `session` is gone.
     func disconnected(_ session: ClientSession) {
+        disableTracking(session.client)
         clients.removeValue(forKey: session.client.id)
         sessions.removeValue(forKey: session.client.id)
     }

@@ -49,11 +49,15 @@ enum PubSubCommands {
         kind == .shard ? c.client.subscriptions.shardChannels.count : c.client.subscriptions.count
     }
 
+    /// A (un)subscription's confirmation: delivered even under CLIENT REPLY OFF.
     static func writeFrame(_ c: inout CommandContext, _ verb: String, _ name: ByteBuffer?, _ count: Int) {
-        c.out.writePushHeader(3, c.resp)
-        c.out.writeBulk(string: verb)
-        if let name { c.out.writeBulk(name) } else { c.out.writeNull(c.resp) }
-        c.out.writeIntegerReply(count)
+        let resp = c.resp
+        c.session.pushing { out in
+            out.writePushHeader(3, resp)
+            out.writeBulk(string: verb)
+            if let name { out.writeBulk(name) } else { out.writeNull(resp) }
+            out.writeIntegerReply(count)
+        }
     }
 
     static func subscribe(_ c: inout CommandContext, _ kind: PubSubRegistry.Kind) {

@@ -123,9 +123,7 @@ final class PubSubRegistry {
         mutating func deliver(to s: ClientSession, encode: (inout ByteBuffer, RESPVersion) -> Void) {
             let version = s.client.resp
             if let frame = version == .resp3 ? resp3 : resp2 { return s.push(frame) }
-            let start = s.out.writerIndex
-            s.push { encode(&$0, version) }
-            let frame = s.out.getSlice(at: start, length: s.out.writerIndex - start)
+            let frame = s.push { encode(&$0, version) }
             if version == .resp3 { resp3 = frame } else { resp2 = frame }
         }
     }

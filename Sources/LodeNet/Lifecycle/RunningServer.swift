@@ -50,6 +50,7 @@ final class RunningServer {
         let stop = stopPromise
         state.shutdownRequested = { stop.succeed() }
         state.onConfigChange = { [weak self] updated in self?.configChanged(updated) }
+        state.onBroadcastPending = { [weak self] in self?.coordinator.scheduleEndOfTurn() }
         scheduleHousekeeping()
     }
 
@@ -115,6 +116,7 @@ final class RunningServer {
         let period = TimeAmount.milliseconds(Int64(max(1, 1000 / state.config.hz)))
         expiryTask = loop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] _ in
             guard let self else { return }
+            self.state.cron()
             do {
                 let n = try self.store.expireDue(now: currentTimeMillis(), limit: 500)
                 if n > 0 {

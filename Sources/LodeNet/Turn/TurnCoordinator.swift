@@ -46,6 +46,7 @@ final class TurnCoordinator {
     }
 
     func endTurn() {
+        server.beforeEndOfTurn()  // may push frames: their connections join this turn
         scheduled = false
         let handlers = registered
         registered.removeAll(keepingCapacity: true)

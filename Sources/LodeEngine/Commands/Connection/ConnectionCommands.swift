@@ -44,6 +44,8 @@ enum ConnectionCommands {
         c.server.watches.unwatchAll(c.client)
         c.client.watch.dirty = false
         c.server.pubsub.removeAll(c.client)
+        c.server.disableTracking(c.client)
+        c.client.replies = .on
         c.client.db = 0
         c.client.resp = .resp2
         c.client.name = ""
@@ -145,7 +147,7 @@ enum ConnectionCommands {
             + "flags=\(flags(client)) db=\(client.db) sub=\(subs.channels.count) psub=\(subs.patterns.count) "
             + "ssub=\(subs.shardChannels.count) multi=\(multi) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
             + "obl=0 oll=0 omem=\(client.outputBytes) tot-mem=0 events=r cmd=\(client.lastCommand) user=default "
-            + "redir=-1 resp=\(client.resp.rawValue)\n"
+            + "redir=\(client.tracking.on ? client.tracking.redirect : -1) resp=\(client.resp.rawValue)\n"
     }
 
     /// CLIENT LIST's flags, in Redis's order (N when none).
@@ -154,6 +156,9 @@ enum ConnectionCommands {
         if client.subscriptions.isSubscribed { f += "P" }
         if client.connection.inTransaction { f += "x" }
         if client.connection.isBlocked { f += "b" }
+        if client.tracking.on { f += "t" }
+        if client.tracking.brokenRedirect { f += "R" }
+        if client.tracking.bcast { f += "B" }
         if client.watch.dirty { f += "d" }
         if client.connection.isClosing { f += "c" }
         return f.isEmpty ? "N" : f

@@ -126,14 +126,15 @@ enum KeyCommands {
         if src == dst {
             return nx ? c.out.writeIntegerReply(0) : c.out.writeOK()
         }
-        if try c.lookup(dst) != nil {
-            if nx { return c.out.writeIntegerReply(0) }
-            // Redis deletes the old key and adds a new one (a `new` event).
-            try c.delete(dst)
-        }
+        let replacing = try c.lookup(dst) != nil
+        if replacing && nx { return c.out.writeIntegerReply(0) }
         // The record moves as it is: a collection keeps its version and elements.
-        try c.put(dst, r)
+        // The source goes first, so that trackers hear of it before the
+        // destination, as from Redis.
         try c.delete(src, keepElements: true)
+        // Redis deletes the old key and adds a new one (a `new` event).
+        if replacing { try c.delete(dst) }
+        try c.put(dst, r)
         c.notify(.generic, "rename_from", src)
         c.notify(.generic, "rename_to", dst)
         nx ? c.out.writeIntegerReply(1) : c.out.writeOK()

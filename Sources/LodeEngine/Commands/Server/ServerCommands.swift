@@ -74,7 +74,7 @@ enum ServerCommands {
             lines = ["# Clients", "connected_clients:\(s.clients.count)", "cluster_connections:0",
                      "maxclients:\(s.config.maxClients)", "client_recent_max_input_buffer:0",
                      "client_recent_max_output_buffer:\(maxOutput)", "blocked_clients:\(s.blockedCount)",
-                     "tracking_clients:0", "clients_in_timeout_table:0"]
+                     "tracking_clients:\(s.tracking.trackingClients)", "clients_in_timeout_table:0"]
         case "memory":
             // glibc's mallinfo is not visible to Swift: report the resident set, which is
             // what the operator cares about (LMDB's mapped pages are shared file cache).
@@ -107,6 +107,8 @@ enum ServerCommands {
                      "pubsub_channels:\(s.pubsub.activeChannels(shard: false).count)",
                      "pubsub_patterns:\(s.pubsub.patternCount)",
                      "pubsubshard_channels:\(s.pubsub.activeChannels(shard: true).count)",
+                     "tracking_total_keys:\(s.tracking.keyCount)", "tracking_total_items:\(s.tracking.totalItems)",
+                     "tracking_total_prefixes:\(s.tracking.prefixes.count)",
                      "cache_hits:\(hits)", "cache_misses:\(misses)", "cache_evictions:\(s.store.cache.evictions)",
                      "cache_hit_ratio:\(String(format3: ratio))"]
         case "replication":
