@@ -7,7 +7,8 @@ let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], 
 
 // The graph (→ = depends on), drawn in the README's Design section:
 //   LodeRESP → NIOCore            LodeStore → CLmdb, NIOCore       LodeCommandSpec (data only)
-//   LodeEngine → LodeRESP, LodeStore, LodeCommandSpec, NIOCore, Logging
+//   CLuaLibs, CLuaBridge → CLua    LodeLua → CLua, CLuaLibs, CLuaBridge, LodeRESP, NIOCore    LodeRDB (none)
+//   LodeEngine → LodeRESP, LodeStore, LodeCommandSpec, LodeLua, LodeRDB, NIOCore, Logging
 //   LodeNet → LodeEngine, NIOPosix, ServiceLifecycle               lode-server → LodeNet
 // Only LodeNet and the executables import NIOPosix.
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
@@ -31,6 +32,25 @@ let package = Package(
             path: "CLmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        // Lua 5.1 from the system, with Debian's cjson and bit libraries.
+        .systemLibrary(
+            name: "CLua",
+            path: "CLua",
+            providers: [.apt(["liblua5.1-0-dev", "lua-cjson-dev", "lua-bitop-dev"])]
+        ),
+        // The Lua libraries Redis bundles that Debian does not package: cmsgpack, struct.
+        .target(name: "CLuaLibs", dependencies: ["CLua"]),
+        // C trampolines between Lua and Swift: Lua's longjmp never crosses a Swift frame.
+        .target(name: "CLuaBridge", dependencies: ["CLua"]),
+        // The Lua binding: a sandboxed interpreter with Redis's scripting API, and the
+        // conversions between Lua values and RESP replies. Knows nothing of commands.
+        .target(
+            name: "LodeLua",
+            dependencies: ["CLua", "CLuaLibs", "CLuaBridge", "LodeRESP", nioCore],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Redis's serialization formats: CRC-64, RDB strings, DUMP / FUNCTION DUMP payloads.
+        .target(name: "LodeRDB", swiftSettings: [.swiftLanguageMode(.v6)]),
         // RESP2/RESP3 codec: request decoder and reply writer; knows nothing of commands.
         .target(
             name: "LodeRESP",
@@ -53,7 +73,7 @@ let package = Package(
         .target(
             name: "LodeEngine",
             dependencies: [
-                "LodeRESP", "LodeStore", "LodeCommandSpec", nioCore,
+                "LodeRESP", "LodeStore", "LodeCommandSpec", "LodeLua", "LodeRDB", nioCore,
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: hotPath
@@ -90,6 +110,8 @@ let package = Package(
         ),
         .testTarget(name: "LodeStoreTests", dependencies: ["LodeStore", nioCore]),
         .testTarget(name: "LodeCommandSpecTests", dependencies: ["LodeCommandSpec"]),
+        .testTarget(name: "LodeLuaTests", dependencies: ["LodeLua", "CLua", nioCore]),
+        .testTarget(name: "LodeRDBTests", dependencies: ["LodeRDB"]),
         .testTarget(name: "LodeEngineTests", dependencies: ["LodeEngine", "LodeRESP", "LodeStore", nioCore, nioEmbedded]),
         .testTarget(name: "LodeNetTests", dependencies: ["LodeNet", "LodeEngine", "LodeRESP", nioCore, nioEmbedded]),
     ],

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Lode needs on a fresh Debian/Ubuntu machine, only if missing.
-# Usage: tools/deps.sh server   (LMDB only)   |   tools/deps.sh test   (+ redis, python client)
+# Usage: tools/deps.sh server   (LMDB, Lua 5.1 with cjson and bit)
+#        tools/deps.sh test     (+ redis, python client and libraries)
 set -euo pipefail
-want=(liblmdb-dev)
+want=(liblmdb-dev liblua5.1-0-dev lua-cjson-dev lua-bitop-dev)
 if [ "${1:-server}" = test ]; then want+=(redis-server redis-tools); fi
 missing=()
 for p in "${want[@]}"; do
@@ -19,5 +20,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 if [ "${1:-server}" = test ]; then
-  python3 -c "import redis, pytest" 2>/dev/null || python3 -m pip install -q redis pytest
+  python3 -c "import redis, pytest, limits, dramatiq" 2>/dev/null || python3 -m pip install -q redis pytest limits dramatiq
 fi
