@@ -16,12 +16,14 @@ A script step is one of:
                           (and whether it did) are compared;
   * (step, expected)      a step whose redis reply must also be `expected` (raw
                           bytes, or {resp: bytes}): a check of the test itself.
+Twin.call_normalized runs a command whose reply order is the server's own and
+compares the two replies after a normalization.
 """
 import socket
 import time
 
 import harness
-from difflib_redis import SUBJECT, hello_match
+from difflib_redis import SUBJECT, hello_match, same
 from harness import RawClient, encode_command
 
 IO_TIMEOUT = 3.0
@@ -36,6 +38,14 @@ def parse(raw):
     value = p.read_reply()
     assert p.buf == b"", f"trailing bytes after one reply: {p.buf!r}"
     return value
+
+
+def _normalized(raw, normalize):
+    try:
+        value = parse(raw)
+    except (ValueError, AttributeError, AssertionError):  # not one complete reply
+        return raw
+    return normalize(value)
 
 
 def read_frames(c, count, timeout=IO_TIMEOUT):
@@ -118,6 +128,18 @@ class Twin:
         b = self._reply(rb, cmd)
         self.log(name, a, b)
         self.record(label or f"{name} {fmt(cmd)}", a, b)
+        return a
+
+    def call_normalized(self, name, *cmd, normalize, label=None):
+        """Like call, for a reply whose order is the server's own: the two replies
+        match if normalize(parsed exact-typed reply) is the same for both (a reply
+        that does not parse, e.g. a timeout, is compared as it is). Not part of the
+        connection's byte stream (check() compares those). Redis' raw reply."""
+        ra, rb = self.conns[name]
+        a, b = self._reply(ra, cmd), self._reply(rb, cmd)
+        na, nb = _normalized(a, normalize), _normalized(b, normalize)
+        if not self.record(label or f"{name} {fmt(cmd)}  (normalized)", a, b, same(na, nb)):
+            self.lines.append(f"        normalized: {na!r}\n        {SUBJECT + ':':8}  {nb!r}")
         return a
 
     def log(self, name, a, b):

@@ -15,32 +15,8 @@ import pytest
 import redis
 from redis.exceptions import ResponseError, WatchError
 
-PARAMS = [{"protocol": 2}, {"protocol": 3}, {"protocol": 2, "decode_responses": True},
-          {"protocol": 3, "decode_responses": True}]
-IDS = ["resp2", "resp3", "resp2-decoded", "resp3-decoded"]
-
-
-@pytest.fixture(params=PARAMS, ids=IDS)
-def r(request, lode_module):
-    kwargs = dict(port=lode_module.port, socket_timeout=30, **request.param)
-    client = redis.Redis(**kwargs)
-    client.test_kwargs = kwargs   # for more clients of the same kind
-    client.flushall()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def other(r):
-    """A second client of the same kind, to interfere with r's transactions."""
-    client = redis.Redis(**r.test_kwargs)
-    yield client
-    client.close()
-
-
-def b(r, text):
-    """What r returns for a bulk string: str when decoding, bytes otherwise."""
-    return text if r.connection_pool.connection_kwargs.get("decode_responses") else text.encode()
+from redis_py_clients import b
+from redis_py_clients import client, other, r  # noqa: F401  (fixtures)
 
 
 def wait_for(pubsub, kind, timeout=5.0):

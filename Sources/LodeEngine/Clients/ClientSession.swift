@@ -144,6 +144,9 @@ package final class ClientSession {
             return refuse(Array(("ERR Can't execute '\(command.fullName)': only (P|S)SUBSCRIBE / "
                                  + "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context").utf8), args)
         }
+        if server.scripts.isBusy && !command.flags.contains(.allowBusy) {
+            return refuse(Array(server.scripts.busyError.utf8), args)
+        }
         if inTransaction && !Self.runsInsideMulti.contains(command.fullName) {
             client.connection.queue(args)
             out.writeStaticString("+QUEUED\r\n")
@@ -158,7 +161,7 @@ package final class ClientSession {
         if client.tracking.on { server.rememberTrackedKeys(client, command, args) }
         input.unauthenticated = !client.authenticated
         input.maxBulkLength = server.config.protoMaxBulkLength
-        input.paused = !client.connection.acceptsCommands
+        input.paused = !client.connection.acceptsCommands || awaitingScript
         if let request = ctx.blockRequest {
             block(args, request)
         } else if client.connection.isBlocked, client.connection.served() == .unregisterAndResume {
@@ -194,6 +197,21 @@ package final class ClientSession {
 
     // MARK: transactions
 
+    /// Queued commands of an EXEC not yet run: a script among them was suspended
+    /// past the busy threshold, and the rest runs when it ends (no other client's
+    /// command runs in between: they get BUSY).
+    private var transactionRest: ArraySlice<[ByteBuffer]> = []
+
+    /// Runs an EXEC's queued commands, their replies appended to its reply.
+    func runTransaction(_ queued: [[ByteBuffer]]) {
+        transactionRest = queued[...]
+        continueTransaction()
+    }
+
+    private func continueTransaction() {
+        while !awaitingScript, let args = transactionRest.popFirst() { runInTransaction(args) }
+    }
+
     /// Runs one command queued in a transaction, as part of EXEC: no blocking,
     /// its reply (or error) appended to the EXEC reply being written.
     func runInTransaction(_ args: [ByteBuffer]) {
@@ -218,6 +236,45 @@ package final class ClientSession {
             out.moveWriterIndex(to: start)
             out.writeError(error.text)
         }
+    }
+
+    // MARK: scripts
+
+    /// Set while this client's script is suspended past the busy threshold: the
+    /// client's further input waits, as behind a blocked command.
+    private(set) var awaitingScript = false
+
+    func awaitScript() {
+        awaitingScript = true
+        input.paused = true
+    }
+
+    /// The suspended script ended: its reply, then the input that waited. A
+    /// reply of a script that wrote joins the open transaction's group, so it
+    /// goes out only after the commit.
+    func scriptFinished(_ reply: ByteBuffer, wrote: Bool) {
+        if wrote && rollbackMark == nil {
+            rollbackMark = out.writerIndex
+            commandsSinceMark = 1
+        }
+        out.writeImmutableBuffer(reply)
+        awaitingScript = false
+        continueTransaction()
+        if !awaitingScript { resume() }
+    }
+
+    /// Runs one command for a script, as the script's client (this session):
+    /// no blocking, and the reply returned rather than sent.
+    func runFromScript(_ args: [ByteBuffer], command: Command, handler: CommandHandler) -> ByteBuffer {
+        server.stats.totalCommandsProcessed += 1
+        let start = out.writerIndex
+        var ctx = CommandContext(args: args, client: client, session: self, server: server,
+                                 now: currentTimeMillis(), command: command, isBlockedRetry: false)
+        ctx.denyBlocking = true
+        run(handler, &ctx)
+        let reply = out.getSlice(at: start, length: out.writerIndex - start) ?? ByteBuffer()
+        out.clear()
+        return reply
     }
 
     // MARK: pub/sub

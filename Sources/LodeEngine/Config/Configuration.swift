@@ -25,6 +25,8 @@ public struct Configuration: Sendable {
     public var notifyKeyspaceEvents: KeyspaceEventFlags = []
     public var clientOutputBufferLimits = OutputBufferLimits()
     public var trackingTableMaxKeys = 1_000_000
+    public var busyReplyThreshold = 5000
+    public var luaMemoryLimit = 256 << 20
 
     public init() {}
 
@@ -52,6 +54,14 @@ struct ConfigOption {
     let get: (Configuration) -> String
     /// Returns an error message, or nil when the value was applied.
     let set: (inout Configuration, [String]) -> String?
+    /// Another name of option `aliasOf` (Redis keeps old names working this way).
+    var aliasOf: String? = nil
+
+    func alias(of name: String) -> ConfigOption {
+        var copy = self
+        copy.aliasOf = name
+        return copy
+    }
 }
 
 extension Configuration {
@@ -145,6 +155,9 @@ extension Configuration {
         intOption("hz", mutable: true, range: 1...500, \.hz),
         intOption("tcp-backlog", mutable: false, range: 0...65535, \.tcpBacklog),
         intOption("tracking-table-max-keys", mutable: true, range: 0...Int.max, \.trackingTableMaxKeys),
+        intOption("busy-reply-threshold", mutable: true, range: 0...Int.max, \.busyReplyThreshold),
+        intOption("lua-time-limit", mutable: true, range: 0...Int.max, \.busyReplyThreshold).alias(of: "busy-reply-threshold"),
+        intOption("lua-memory-limit", mutable: true, range: 1 << 20...Int.max, memory: true, \.luaMemoryLimit),
         ConfigOption(name: "client-output-buffer-limit", mutable: true, get: { $0.clientOutputBufferLimits.text }, set: { c, args in
             c.clientOutputBufferLimits.apply(args)
         }),

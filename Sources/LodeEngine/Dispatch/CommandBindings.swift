@@ -7,6 +7,7 @@ enum CommandBindings {
         ListCommands.handlers, ZSetCommands.handlers, BlockingCommands.handlers,
         ConnectionCommands.handlers, ServerCommands.handlers, CommandCommands.handlers, IntrospectionCommands.handlers,
         TransactionCommands.handlers, PubSubCommands.handlers, TrackingCommands.handlers,
+        EvalCommands.handlers, FunctionCommands.handlers,
     ]
 
     static let all: [String: CommandHandler] = families.reduce(into: [:]) { merged, family in

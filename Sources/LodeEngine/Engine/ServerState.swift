@@ -56,6 +56,7 @@ package final class ServerState {
             self.notifyKeyspaceEvent(.expired, "expired", key: key, db: self.store.logical(db))
             self.keyModified(db, key, byExpiry: true)
         }
+        scripts.loadPersistedFunctions()
         store.onKeyAdded = { [unowned self] db, key in
             guard self.config.notifyKeyspaceEvents.contains(.new) else { return }
             self.notifyKeyspaceEvent(.new, "new", key: key, db: self.store.logical(db))
@@ -78,6 +79,11 @@ package final class ServerState {
     let watches = WatchRegistry()
     let pubsub = PubSubRegistry()
     let tracking = TrackingTable()
+    /// EVAL and FCALL: the interpreters, the script cache, the script in progress.
+    lazy var scripts = ScriptRunner(server: self)
+    /// Whether the turn's transaction must stay open: a suspended script has
+    /// written into it (or may), and its writes commit together when it ends.
+    package var holdsTransaction: Bool { scripts.isBusy }
     /// The client whose command is running (nil: expiry, housekeeping).
     var currentClient: ClientState?
     /// Invalidations for `currentClient`, sent after its reply.

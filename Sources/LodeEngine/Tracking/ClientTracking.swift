@@ -44,9 +44,18 @@ extension ServerState {
     // MARK: reads
 
     /// After a read-only command ran for a tracking client in default mode:
-    /// remember the keys it named (Redis's trackingRememberKeys).
+    /// remember the keys it named (Redis's call()). A read-only script is not
+    /// remembered itself: the reads it makes remember its keys.
     func rememberTrackedKeys(_ client: ClientState, _ command: Command, _ args: [ByteBuffer]) {
-        guard client.tracking.remembersReads, command.flags.contains(.readonly), !command.flags.contains(.pubsub),
+        guard command.flags.contains(.readonly), !Self.readOnlyScriptCommands.contains(command.fullName) else { return }
+        rememberKeys(of: command, args, for: client)
+    }
+
+    private static let readOnlyScriptCommands: Set<String> = ["eval_ro", "evalsha_ro", "fcall_ro"]
+
+    /// Redis's trackingRememberKeys: the keys `args` names, for `client`.
+    func rememberKeys(of command: Command, _ args: [ByteBuffer], for client: ClientState) {
+        guard client.tracking.remembersReads, !command.flags.contains(.pubsub),
               let positions = command.description.keyPositions(count: args.count, argument: { Array(args[$0].readableBytesView) })
         else { return }
         for p in positions { tracking.remember(args[p.index], for: client.id) }

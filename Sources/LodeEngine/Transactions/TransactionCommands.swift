@@ -39,7 +39,7 @@ enum TransactionCommands {
         if transaction.refused { throw CommandError("EXECABORT Transaction discarded because of previous errors.") }
         if dirty { return c.out.writeNullArray(c.resp) }
         c.out.writeArrayHeader(transaction.queued.count)
-        for args in transaction.queued { c.session.runInTransaction(args) }
+        c.session.runTransaction(transaction.queued)
     }
 
     static func watch(_ c: inout CommandContext) throws(CommandError) {

@@ -55,7 +55,11 @@ final class TurnCoordinator {
             uncommitted.append(h)
         }
         let store = server.store
-        if server.config.appendFsync == .always && syncInFlight && store.hasPendingWrites && store.turnFailure == nil {
+        if server.holdsTransaction {
+            // A suspended script: its writes and the turn's stay uncommitted (and
+            // their replies held) until it ends; other clients only get BUSY.
+            for h in uncommitted { h.holdUntilSynced = .max }
+        } else if server.config.appendFsync == .always && syncInFlight && store.hasPendingWrites && store.turnFailure == nil {
             // Join the next group: commit when the fsync in flight completes.
             for h in uncommitted { h.holdUntilSynced = .max }
             store.endReadSnapshot()
@@ -116,7 +120,7 @@ final class TurnCoordinator {
             if h.holdUntilSynced <= syncedSequence { h.flushIfReady(syncedSequence: syncedSequence) } else { still.append(h) }
         }
         holding = still
-        if server.store.hasPendingWrites { commit() }
+        if server.store.hasPendingWrites && !server.holdsTransaction { commit() }
     }
 
     /// Shutdown: commit, then release every held reply (the store's close syncs).

@@ -31,6 +31,8 @@ public final class CommitLog {
         case deleteKeepingElements = 8
         case scoreIndexPut = 9
         case scoreIndexDelete = 10
+        /// A named metadata record (FUNCTION libraries).
+        case meta = 11
     }
 
     public enum Op {
@@ -42,6 +44,7 @@ public final class CommitLog {
         case setElement(version: UInt64, sub: ByteBuffer, value: ByteBuffer)
         case removeElement(version: UInt64, sub: ByteBuffer)
         case scoreIndex(version: UInt64, score: Double, member: ByteBuffer, present: Bool)
+        case meta(name: String, value: ByteBuffer)
     }
 
     private let paths: [String]
@@ -118,6 +121,12 @@ public final class CommitLog {
             pending.writeInteger(score.bitPattern)
             pending.writeInteger(UInt32(member.readableBytes))
             pending.writeImmutableBuffer(member)
+        case .meta(let name, let value):
+            pending.writeInteger(OpTag.meta.rawValue)
+            pending.writeInteger(UInt16(name.utf8.count))
+            pending.writeString(name)
+            pending.writeInteger(UInt32(value.readableBytes))
+            pending.writeImmutableBuffer(value)
         }
     }
 
@@ -233,6 +242,10 @@ public final class CommitLog {
                 guard let v = b.readInteger(as: UInt64.self), let sl = b.readInteger(as: UInt32.self),
                       let sub = b.readSlice(length: Int(sl)) else { return nil }
                 ops.append(.removeElement(version: v, sub: sub))
+            case .meta:
+                guard let nl = b.readInteger(as: UInt16.self), let name = b.readString(length: Int(nl)),
+                      let vl = b.readInteger(as: UInt32.self), let value = b.readSlice(length: Int(vl)) else { return nil }
+                ops.append(.meta(name: name, value: value))
             }
         }
         return ops

@@ -111,6 +111,7 @@ public final class Store {
                     case .flush(let db): try flush(db: db)
                     case .flushAll: try flushAll()
                     case .swap(let a, let b): try swap(a, b)
+                    case .meta(let name, let value): try putMeta(name, Array(value.readableBytesView))
                     case .setElement(let v, let sub, let value): try setElement(version: v, sub, value: value)
                     case .removeElement(let v, let sub): try removeElement(version: v, sub)
                     case .scoreIndex(let v, let score, let member, let present):
@@ -297,6 +298,32 @@ public final class Store {
 
     /// The last failure to append to the commit log, if any.
     public var logWriteError: String?
+
+    /// Drops the open transaction's writes (a script that never ended, at
+    /// SHUTDOWN NOSAVE): the cache and counters are reloaded from the last commit.
+    public func discardTurn() {
+        writeTxn?.abort()
+        writeTxn = nil
+        turnFailure = nil
+        commitLog.discardPending()
+        cache.removeAll()
+        reloadCounters()
+    }
+
+    // MARK: metadata records
+
+    /// Stores a named record beside the data, in the turn's transaction (the
+    /// server's FUNCTION libraries): committed, logged and replayed like a write.
+    public func putMeta(_ name: String, _ value: [UInt8]) throws {
+        let txn = try beginWrite()
+        do { try Self.putBytes(txn, infoDB, "meta:" + name, value) } catch { throw fail(error) }
+        writeCount += 1
+        if logging { commitLog.append(.meta(name: name, value: ByteBuffer(bytes: value))) }
+    }
+
+    public func getMeta(_ name: String) throws -> [UInt8]? {
+        try Self.getBytes(currentReadTxn(), infoDB, "meta:" + name)
+    }
 
     /// Releases the read snapshot between turns without committing.
     public func endReadSnapshot() {

@@ -24,6 +24,23 @@ enum ServerCommands {
 
     // MARK: INFO
 
+    /// INFO memory's scripting lines (Redis 7.0's names; the caches' sizes are
+    /// their code's bytes).
+    static func scriptMemory(_ s: ServerState) -> [String] {
+        let scripts = s.scripts
+        let eval = scripts.evalInterpreter?.usedMemory ?? 0
+        let functions = scripts.functions.usedMemory
+        let evalCache = scripts.scripts.values.reduce(0) { $0 + $1.body.count + 40 }
+        let functionCache = scripts.functions.current.libraries.values.reduce(0) { $0 + $1.code.count }
+        return ["used_memory_lua:\(eval)", "used_memory_vm_eval:\(eval)", "used_memory_lua_human:\(human(eval))",
+                "used_memory_scripts_eval:\(evalCache)", "number_of_cached_scripts:\(scripts.scripts.count)",
+                "number_of_functions:\(scripts.functions.current.functions.count)",
+                "number_of_libraries:\(scripts.functions.current.libraries.count)",
+                "used_memory_vm_functions:\(functions)", "used_memory_vm_total:\(eval + functions)",
+                "used_memory_vm_total_human:\(human(eval + functions))", "used_memory_functions:\(functionCache)",
+                "used_memory_scripts:\(evalCache + functionCache)", "used_memory_scripts_human:\(human(evalCache + functionCache))"]
+    }
+
     static func info(_ c: inout CommandContext) throws(CommandError) {
         let defaults = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"]
         var wanted = Set<String>()
@@ -89,7 +106,7 @@ enum ServerCommands {
                      "cache_ghost_keys:\(s.store.cache.ghostCount)",
                      "lmdb_map_size:\(env.mapSize)", "lmdb_used_bytes:\((env.lastPage + 1) * env.pageSize)",
                      "lmdb_element_entries:\((try? s.store.elementEntryCount()) ?? 0)",
-                     "lmdb_garbage_versions:\((try? s.store.garbageCount()) ?? 0)"]
+                     "lmdb_garbage_versions:\((try? s.store.garbageCount()) ?? 0)"] + scriptMemory(s)
         case "persistence":
             lines = ["# Persistence", "loading:0", "async_loading:0", "rdb_changes_since_last_save:0",
                      "rdb_bgsave_in_progress:0", "bgsave_in_progress:0", "rdb_last_bgsave_status:ok",
@@ -196,6 +213,13 @@ enum ServerCommands {
                 if c.argIs(i, "abort") { throw CommandError("ERR No shutdown in progress.") }
                 throw .syntax
             }
+        }
+        if c.server.scripts.isBusy {
+            // Only NOSAVE may stop a server whose script runs: its writes are dropped.
+            guard (1..<c.args.count).contains(where: { c.argIs($0, "nosave") }) else {
+                throw CommandError(c.server.scripts.busyError)
+            }
+            c.server.scripts.abandon()
         }
         c.server.logger.notice("User requested shutdown...")
         c.client.connection.closeAfterReply()
