@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "LodeLua",
             dependencies: ["CLua", "CLuaLibs", "CLuaBridge", "LodeRESP", nioCore],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            swiftSettings: hotPath + [.swiftLanguageMode(.v6)]
         ),
         // Redis's serialization formats: CRC-64, RDB strings, DUMP / FUNCTION DUMP payloads.
         .target(name: "LodeRDB", swiftSettings: [.swiftLanguageMode(.v6)]),

@@ -124,8 +124,7 @@ public final class LuaInterpreter {
             throw LuaSetupError(message: "cannot create a Lua state")
         }
         L = state
-        lua_pushlightuserdata(L, Unmanaged.passUnretained(self).toOpaque())
-        Lua.setField(L, Lua.registry, LuaInterpreter.registryKey)
+        memory.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
         try LuaSandbox.install(self, functions: functions)
     }
 
@@ -135,16 +134,17 @@ public final class LuaInterpreter {
         memory.deallocate()
     }
 
-    static let registryKey = "__lode_interpreter__"
     /// How long a busy script runs between two suspensions (ms).
     public static let busySlice: Int64 = 10
 
     /// The interpreter owning state `L` (any of its threads).
+    /// (The allocator's user data leads to it: cheaper than a registry lookup,
+    /// and this runs for every call a script makes.)
     static func owner(of L: LuaState) -> LuaInterpreter? {
-        Lua.getField(L, Lua.registry, registryKey)
-        defer { Lua.pop(L) }
-        guard let p = lua_touserdata(L, -1) else { return nil }
-        return Unmanaged<LuaInterpreter>.fromOpaque(p).takeUnretainedValue()
+        var ud: UnsafeMutableRawPointer?
+        _ = lua_getallocf(L, &ud)
+        guard let owner = ud?.assumingMemoryBound(to: LuaMemory.self).pointee.owner else { return nil }
+        return Unmanaged<LuaInterpreter>.fromOpaque(owner).takeUnretainedValue()
     }
 
     public var usedMemory: Int { memory.pointee.used }
@@ -221,8 +221,14 @@ public final class LuaInterpreter {
     public func start(_ name: String, keys: [ByteBuffer], args: [ByteBuffer], asGlobals: Bool, errorName: String,
                       host: LuaHost, client: RESPVersion, now: Int64, busyThreshold: Int64) -> Outcome {
         precondition(run == nil, "one script at a time")
-        let thread = lua_newthread(L)!
-        let ref = luaL_ref(L, Lua.registry)
+        let (thread, ref): (LuaState, Int32)
+        if let spare = spareThread {
+            (thread, ref) = spare
+            spareThread = nil
+        } else {
+            thread = lua_newthread(L)!
+            ref = luaL_ref(L, Lua.registry)
+        }
         let r = Run(host: host, name: errorName, client: client, thread: thread, threadRef: ref, started: now,
                     busyThreshold: busyThreshold)
         run = r
@@ -277,7 +283,7 @@ public final class LuaInterpreter {
         default:
             writeError(T, r, to: &out)
         }
-        finish(r)
+        finish(r, reusable: status == 0)
         return .finished(out)
     }
 
@@ -310,11 +316,26 @@ public final class LuaInterpreter {
         out.writeError(text)
     }
 
-    private func finish(_ r: Run) {
+    /// A thread whose last script returned normally: Lua 5.1 can run another
+    /// function on it, which saves a thread's allocation and collection per script.
+    private var spareThread: (LuaState, Int32)?
+    private var scriptsSinceStep = 0
+
+    private func finish(_ r: Run, reusable: Bool) {
         lode_lua_sethook(r.thread, nil, 0, 0)
-        luaL_unref(L, Lua.registry, r.threadRef)
+        if reusable && spareThread == nil {
+            lua_settop(r.thread, 0)
+            spareThread = (r.thread, r.threadRef)
+        } else {
+            luaL_unref(L, Lua.registry, r.threadRef)
+        }
         run = nil
-        lua_gc(L, LUA_GCSTEP, 50)
+        // A collection step every 50 scripts, as Redis does (every script costs too much).
+        scriptsSinceStep += 1
+        if scriptsSinceStep >= 50 {
+            scriptsSinceStep = 0
+            lua_gc(L, LUA_GCSTEP, 50)
+        }
         if memory.pointee.limit > 0 && memory.pointee.used > memory.pointee.limit { lua_gc(L, LUA_GCCOLLECT, 0) }
     }
 
@@ -377,6 +398,8 @@ struct LuaMemory {
     let limit: Int
     var used = 0
     var enforcing = false
+    /// The interpreter (unretained: it owns this).
+    var owner: UnsafeMutableRawPointer?
 }
 
 private func luaAllocate(_ ud: UnsafeMutableRawPointer?, _ ptr: UnsafeMutableRawPointer?, _ osize: Int,

@@ -69,22 +69,33 @@ enum LuaRedisLibrary {
     }
 
     /// The arguments of a call as command arguments: numbers as "%.17g", strings
-    /// as their bytes; nil when one is neither.
+    /// as their bytes; nil when one is neither. They are slices of one buffer:
+    /// one allocation per call, however many arguments.
     private static func arguments(_ L: LuaState) -> [ByteBuffer]? {
         let argc = lua_gettop(L)
-        var args: [ByteBuffer] = []
-        guard argc > 0 else { return args }
-        args.reserveCapacity(Int(argc))
+        guard argc > 0 else { return [] }
+        var total = 0
         for j in 1...argc {
-            if Lua.type(L, j) == LUA_TNUMBER {
-                args.append(ByteBuffer(string: Lua.format17g(lua_tonumber(L, j))))
-            } else if Lua.type(L, j) == LUA_TSTRING, let b = Lua.bytes(L, j) {
-                args.append(ByteBuffer(bytes: b))
-            } else {
-                return nil
+            switch Lua.type(L, j) {
+            case LUA_TNUMBER: total += 24
+            case LUA_TSTRING: total += Int(lua_objlen(L, j))
+            default: return nil
             }
         }
-        return args
+        var storage = ByteBufferAllocator().buffer(capacity: total)
+        var bounds: [(Int, Int)] = []
+        bounds.reserveCapacity(Int(argc))
+        for j in 1...argc {
+            let start = storage.writerIndex
+            if Lua.type(L, j) == LUA_TNUMBER {
+                storage.writeString(Lua.format17g(lua_tonumber(L, j)))
+            } else {
+                var len = 0
+                if let p = lua_tolstring(L, j, &len) { storage.writeBytes(UnsafeRawBufferPointer(start: p, count: len)) }
+            }
+            bounds.append((start, storage.writerIndex - start))
+        }
+        return bounds.map { storage.getSlice(at: $0.0, length: $0.1)! }
     }
 
     // MARK: redis.call / redis.pcall
