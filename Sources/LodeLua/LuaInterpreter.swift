@@ -148,6 +148,12 @@ public final class LuaInterpreter {
     }
 
     public var usedMemory: Int { memory.pointee.used }
+
+    /// The Lua heap scripts may grow to (bytes; 0: no limit), applied from the next allocation.
+    public var memoryLimit: Int {
+        get { memory.pointee.limit }
+        set { memory.pointee.limit = newValue }
+    }
     public var isRunning: Bool { run != nil }
 
     // MARK: defining functions
@@ -395,7 +401,7 @@ private func luaHookDecision(_ T: OpaquePointer?) -> Int32 {
 /// Lua's heap, counted, with a limit that applies only while script code runs:
 /// an allocation failing anywhere else would make Lua abort the process.
 struct LuaMemory {
-    let limit: Int
+    var limit: Int
     var used = 0
     var enforcing = false
     /// The interpreter (unretained: it owns this).

@@ -766,3 +766,18 @@ def test_shutdown_command_exits_zero_and_keeps_data(lode):
     lode.start()
     with lode.client() as c:
         assert c.call("GET", "shutdown:key") == b"kept"
+
+
+def test_script_that_allocates_without_bound_fails_alone(lode_module):
+    """lua-memory-limit (Lode's own option; Redis has no limit): a script that keeps
+    allocating gets an error, and the server and the interpreter go on."""
+    with lode_module.client() as c:
+        assert c.call("EVAL", "return 1", "0") == 1    # the interpreter exists before the limit changes
+        assert c.call("CONFIG", "SET", "lua-memory-limit", "16mb") == b"OK"
+        try:
+            reply = c.call_raw("EVAL", "local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 1000) .. i end return #t", "0")
+            assert reply.startswith(b"-ERR Error running script") and b"memory limit" in reply, reply
+            assert c.call("EVAL", "return redis.call('ping')", "0") == b"PONG"
+            assert c.call("PING") == b"PONG"
+        finally:
+            c.call("CONFIG", "SET", "lua-memory-limit", "256mb")

@@ -130,6 +130,7 @@ final class ScriptRunner: LuaHost {
         let script = ActiveScript(caller: c.session, callerCommand: c.command, callerArgs: c.args, interpreter: lua,
                                   isEval: isEval, readOnly: readOnly, name: name, db: c.client.db)
         active = script
+        lua.memoryLimit = server.config.luaMemoryLimit  // CONFIG SET applies to the next script
         // Inside EXEC too: the rest of the transaction waits for the script.
         let threshold = Int64(server.config.busyReplyThreshold)
         let outcome = lua.start(function, keys: keys, args: args, asGlobals: isEval, errorName: name, host: self,
