@@ -39,8 +39,11 @@ extension CommandDescription {
             case .unknown:
                 return nil
             }
-            guard let (start, last, step) = Self.range(spec.findKeys, first: first, count: count, argument: argument),
-                  start < count, last < count, last >= start, step > 0 else { return nil }
+            guard let (start, last, step) = Self.range(spec.findKeys, first: first, count: count, argument: argument)
+            else { return nil }
+            // A key count of 0 (EVAL script 0) names no keys: not malformed.
+            if case .keynum = spec.findKeys, last == start - 1 { continue }
+            guard start < count, last < count, last >= start, step > 0 else { return nil }
             for i in stride(from: start, through: last, by: step) {
                 found.append(KeyPosition(index: i, flags: spec.flags))
             }

@@ -149,6 +149,10 @@ public final class LuaInterpreter {
 
     public var usedMemory: Int { memory.pointee.used }
 
+    /// Whether the error the last script replied with was already counted in
+    /// the error statistics (the error of a command it called).
+    public internal(set) var errorAlreadyCounted = false
+
     /// The Lua heap scripts may grow to (bytes; 0: no limit), applied from the next allocation.
     public var memoryLimit: Int {
         get { memory.pointee.limit }
@@ -274,6 +278,7 @@ public final class LuaInterpreter {
         let status = lua_resume(r.thread, nargs)
         memory.pointee.enforcing = false
         if status == LUA_YIELD && r.hookYielded { return .suspended }
+        errorAlreadyCounted = false
         var out = ByteBuffer()
         let T = r.thread
         switch status {
@@ -320,6 +325,7 @@ public final class LuaInterpreter {
         }
         if let (source, line) = where_ { text += " script: \(r.name), on \(source):\(line)." }
         out.writeError(text)
+        errorAlreadyCounted = Lua.isTable(T, -1) && ErrorInfo(T, at: -1).alreadyCounted
     }
 
     /// A thread whose last script returned normally: Lua 5.1 can run another

@@ -43,6 +43,7 @@ enum LuaReplies {
             Lua.pop(L)
             let info = ErrorInfo(L, at: -1)
             out.writeError(info.message)
+            LuaInterpreter.owner(of: L)?.errorAlreadyCounted = info.alreadyCounted
             return
         }
         if rawField(L, "ok", LUA_TSTRING) {
@@ -298,6 +299,9 @@ struct ErrorInfo {
     var message: String
     var source: String?
     var line: String?
+    /// Redis's ignore_error_stats_update: the error of a command the script
+    /// called, already counted in the error statistics when it was replied.
+    var alreadyCounted = false
 
     /// Reads the error value at `index` (left on the stack). Texts end at a NUL,
     /// as Redis copies them as C strings.
@@ -313,6 +317,9 @@ struct ErrorInfo {
         Lua.pop(L)
         lua_getfield(L, i, "line")
         if Lua.isString(L, -1) { line = Lua.string(L, -1) }
+        Lua.pop(L)
+        lua_getfield(L, i, "ignore_error_stats_update")
+        alreadyCounted = lua_toboolean(L, -1) != 0
         Lua.pop(L)
     }
 

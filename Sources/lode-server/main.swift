@@ -26,6 +26,7 @@ do {
 }
 
 signal(SIGPIPE, SIG_IGN)
+signal(SIGHUP, SIG_IGN)  // as Redis: a closed terminal does not stop the server
 let logger = RedisStyleLogHandler.logger(for: config)
 // The service group's own messages (service started, signal caught) are below notice.
 var groupLogger = logger

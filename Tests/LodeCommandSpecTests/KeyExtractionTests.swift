@@ -32,6 +32,8 @@ final class KeyExtractionTests: XCTestCase {
         XCTAssertEqual(keys("LMPOP", "2", "a", "b", "LEFT"), ["a", "b"])
         XCTAssertNil(keys("ZUNIONSTORE", "d", "x", "a"), "a key count that is not a number")
         XCTAssertNil(keys("ZUNIONSTORE", "d", "5", "a"), "more keys than arguments")
+        XCTAssertEqual(keys("EVAL", "return 1", "0"), [], "a key count of 0 names no keys")
+        XCTAssertEqual(keys("EVAL", "s", "2", "k1", "k2", "arg"), ["k1", "k2"])
     }
 
     func testKeywordSpecs() {

@@ -781,3 +781,61 @@ def test_script_that_allocates_without_bound_fails_alone(lode_module):
             assert c.call("PING") == b"PONG"
         finally:
             c.call("CONFIG", "SET", "lua-memory-limit", "256mb")
+
+
+def test_commandstats_and_errorstats_count_as_redis(lode_module):
+    """INFO commandstats / errorstats: calls, failures and rejections per command, error
+    replies per code; an error a script passes on from redis.call is counted once."""
+    with lode_module.client() as c:
+        assert c.call("CONFIG", "RESETSTAT") == b"OK"
+        c.call("SET", "cs:k", "v")
+        c.call_raw("INCR", "cs:k")                                              # ERR, failed
+        c.call_raw("GET")                                                       # rejected (arity)
+        c.call_raw("EVAL", "return redis.error_reply('MY_CODE some text')", "0")
+        c.call_raw("EVAL", "return redis.call('incr', 'cs:k')", "0")             # counted once
+        c.call_raw("LPUSH", "cs:k", "x")                                        # WRONGTYPE
+        stats = info_dict(c.call("INFO", "commandstats"))
+        errors = info_dict(c.call("INFO", "errorstats"))
+        assert stats["cmdstat_set"].startswith("calls=1,usec=")
+        assert stats["cmdstat_incr"].endswith("rejected_calls=0,failed_calls=2")
+        assert stats["cmdstat_get"].endswith("rejected_calls=1,failed_calls=0")
+        assert stats["cmdstat_eval"].endswith("rejected_calls=0,failed_calls=2")
+        assert errors == {"errorstat_ERR": "count=3", "errorstat_MY_CODE": "count=1", "errorstat_WRONGTYPE": "count=1"}
+        assert info_dict(c.call("INFO", "stats"))["total_error_replies"] == "5"
+        assert info_dict(c.call("INFO", "cluster")) == {"cluster_enabled": "0"}
+        default = as_text(c.call("INFO"))
+        assert "# Errorstats" in default and "# Cluster" in default and "# Commandstats" not in default
+        assert "# Commandstats" in as_text(c.call("INFO", "everything"))
+
+
+def test_sighup_is_ignored(lode_module):
+    os.kill(lode_module.proc.pid, signal.SIGHUP)
+    time.sleep(0.2)
+    with lode_module.client() as c:
+        assert c.call("PING") == b"PONG"
+
+
+def test_scan_cursors_survive_a_round_trip_through_a_double(lode_module):
+    """SCAN cursors stay below 2^53, so a client that reads them as a double
+    (node-redis's Number(), Lua's tonumber) sends back the same cursor."""
+    with lode_module.client() as c:
+        c.call("SELECT", "7")
+        try:
+            for i in range(30):
+                c.call("SET", f"dbl:{i}", "v")
+            cursor, seen = b"0", set()
+            while True:
+                cursor, batch = c.call("SCAN", cursor, "COUNT", "3")
+                assert int(cursor) < 2 ** 53
+                seen.update(batch)
+                cursor = str(int(float(int(cursor)))).encode()   # what a JavaScript client sends back
+                if cursor == b"0":
+                    break
+            assert len(seen) == 30
+            # A Lua script iterating with tonumber() sees every key too.
+            script = ("local c, n = 0, 0 repeat local r = redis.call('SCAN', c, 'COUNT', 3) c = tonumber(r[1]) "
+                      "n = n + #r[2] until c == 0 return n")
+            assert c.call("EVAL", script, "0") == 30
+        finally:
+            c.call("FLUSHDB")
+            c.call("SELECT", "0")

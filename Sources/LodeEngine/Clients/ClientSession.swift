@@ -175,6 +175,9 @@ package final class ClientSession {
     /// Redis's rejectCommand does (shared errors keep their CRLF as two spaces).
     private func refuse(_ error: [UInt8], _ args: [ByteBuffer]) {
         client.connection.refuseInTransaction()
+        if let command = table.lookup(call: args) { server.commandStats.rejected(command.fullName) }
+        let start = out.writerIndex
+        defer { countErrorReply(from: start) }
         guard CommandKey(args[0]) == Self.execKey else { return out.writeErrorBytes(error) }
         _ = client.connection.endTransaction()
         server.watches.unwatchAll(client)
@@ -227,15 +230,32 @@ package final class ClientSession {
     }
 
     /// Runs a handler; an error replaces whatever part of a reply it had written,
-    /// so the client always gets exactly one reply per command.
+    /// so the client always gets exactly one reply per command. Counted for
+    /// INFO commandstats / errorstats, as Redis's call().
     private func run(_ handler: CommandHandler, _ ctx: inout CommandContext) {
         let start = out.writerIndex
+        let began = monotonicMicros()
         do {
             try handler(&ctx)
         } catch {
             out.moveWriterIndex(to: start)
             out.writeError(error.text)
         }
+        let failed = out.writerIndex > start && out.getInteger(at: start, as: UInt8.self) == UInt8(ascii: "-")
+        server.commandStats.called(ctx.command.fullName, microseconds: monotonicMicros() - began, failed: failed)
+        if failed && !errorAlreadyCounted { countErrorReply(from: start) }
+        errorAlreadyCounted = false
+    }
+
+    /// Set by a script whose error reply is the error of a command it called
+    /// (counted when that command failed): Redis's ignore_error_stats_update.
+    var errorAlreadyCounted = false
+
+    /// Counts the error reply that starts at `start` in `out`, if there is one.
+    private func countErrorReply(from start: Int) {
+        guard out.writerIndex > start, let view = out.viewBytes(at: start, length: out.writerIndex - start),
+              view.first == UInt8(ascii: "-") else { return }
+        server.commandStats.errorReplied(view)
     }
 
     // MARK: scripts

@@ -29,6 +29,8 @@ package final class ServerState {
     let startedAt = currentTimeMillis()
     let runID: String
     package var stats = ServerStats()
+    /// INFO commandstats / errorstats.
+    var commandStats = CommandStatistics()
     /// Connected clients by ID, as CLIENT LIST shows them.
     var clients: [Int: ClientState] = [:]
     /// Their sessions, by the same IDs (blocked clients are served through these).
@@ -139,7 +141,9 @@ package final class ServerState {
 
     func rememberScanCursor(_ position: [UInt8]) -> UInt64 {
         var id: UInt64
-        repeat { id = UInt64.random(in: 1...UInt64(Int64.max)) } while scanCursors[id] != nil
+        // Below 2^53: clients that read a cursor as a double (JavaScript's Number,
+        // Lua's tonumber) keep it exact.
+        repeat { id = UInt64.random(in: 1...(1 << 53) - 1) } while scanCursors[id] != nil
         scanCursors[id] = position
         scanCursorOrder.append(id)
         if scanCursorOrder.count > 100_000 {

@@ -139,6 +139,7 @@ final class ScriptRunner: LuaHost {
         case .finished(let reply):
             active = nil
             c.out.writeImmutableBuffer(reply)
+            c.session.errorAlreadyCounted = lua.errorAlreadyCounted
         case .suspended:
             script.suspended = true
             let kill = isEval ? "SCRIPT" : "FUNCTION"

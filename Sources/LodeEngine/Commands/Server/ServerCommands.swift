@@ -15,6 +15,7 @@ enum ServerCommands {
         "config|set": configSet,
         "config|resetstat": { (c: inout CommandContext) throws(CommandError) in
                 c.server.stats = ServerStats()
+                c.server.commandStats.reset()
                 c.store.cache.resetStats()
                 c.out.writeOK()
             },
@@ -42,18 +43,27 @@ enum ServerCommands {
     }
 
     static func info(_ c: inout CommandContext) throws(CommandError) {
-        let defaults = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"]
+        // Redis's sections in its order; "default" leaves out commandstats.
+        let all = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats",
+                   "errorstats", "cluster", "keyspace"]
+        let defaults = all.filter { $0 != "commandstats" }
         var wanted = Set<String>()
         if c.args.count == 1 {
             wanted = Set(defaults)
         } else {
             for i in 1..<c.args.count {
                 let s = c.string(i).lowercased()
-                if s == "all" || s == "everything" || s == "default" { wanted.formUnion(defaults) } else { wanted.insert(s) }
+                if s == "all" || s == "everything" {
+                    wanted.formUnion(all)
+                } else if s == "default" {
+                    wanted.formUnion(defaults)
+                } else {
+                    wanted.insert(s)
+                }
             }
         }
         var sections: [String] = []
-        for name in defaults where wanted.contains(name) {
+        for name in all where wanted.contains(name) {
             sections.append(infoSection(name, &c))
         }
         c.out.writeVerbatim(sections.joined(separator: "\r\n"), version: c.resp)
@@ -126,10 +136,19 @@ enum ServerCommands {
                      "pubsubshard_channels:\(s.pubsub.activeChannels(shard: true).count)",
                      "tracking_total_keys:\(s.tracking.keyCount)", "tracking_total_items:\(s.tracking.totalItems)",
                      "tracking_total_prefixes:\(s.tracking.prefixes.count)",
+                     "total_error_replies:\(s.commandStats.totalErrorReplies)", "unexpected_error_replies:0",
                      "cache_hits:\(hits)", "cache_misses:\(misses)", "cache_evictions:\(s.store.cache.evictions)",
                      "cache_hit_ratio:\(String(format3: ratio))"]
         case "replication":
             lines = ["# Replication", "role:master", "connected_slaves:0", "master_repl_offset:0"]
+        case "modules":
+            lines = ["# Modules"]
+        case "commandstats":
+            lines = ["# Commandstats"] + s.commandStats.commandLines
+        case "errorstats":
+            lines = ["# Errorstats"] + s.commandStats.errorLines
+        case "cluster":
+            lines = ["# Cluster", "cluster_enabled:0"]
         case "cpu":
             var usage = rusage()
             getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
