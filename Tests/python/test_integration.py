@@ -839,3 +839,46 @@ def test_scan_cursors_survive_a_round_trip_through_a_double(lode_module):
         finally:
             c.call("FLUSHDB")
             c.call("SELECT", "0")
+
+
+def test_randomkey_is_uniform_over_a_small_database(lode_module):
+    with lode_module.client() as c:
+        c.call("SELECT", "8")
+        try:
+            c.call("MSET", "a", "1", "b", "2", "c", "3")
+            counts = {}
+            for _ in range(600):
+                k = c.call("RANDOMKEY")
+                counts[k] = counts.get(k, 0) + 1
+            assert set(counts) == {b"a", b"b", b"c"}
+            assert all(100 < n < 300 for n in counts.values()), counts   # ~200 each
+        finally:
+            c.call("FLUSHDB")
+            c.call("SELECT", "0")
+
+
+# Redis 7.0's defaults (config.c); the ziplist names are aliases.
+ENCODING_DEFAULTS = {"hash-max-listpack-entries": "128", "hash-max-ziplist-entries": "128",
+                     "hash-max-listpack-value": "64", "hash-max-ziplist-value": "64", "list-max-listpack-size": "-2",
+                     "list-max-ziplist-size": "-2", "list-compress-depth": "0", "set-max-intset-entries": "512",
+                     "zset-max-listpack-entries": "128", "zset-max-ziplist-entries": "128",
+                     "zset-max-listpack-value": "64", "zset-max-ziplist-value": "64", "stream-node-max-bytes": "4096",
+                     "stream-node-max-entries": "100", "hll-sparse-max-bytes": "3000"}
+
+
+def test_encoding_thresholds_are_accepted_as_in_redis(lode_module, redis_ref):
+    """Redis's encoding options (and their ziplist aliases) are accepted and reported with
+    Redis's defaults and validation errors; in Lode they change nothing."""
+    with lode_module.client() as lode, redis_ref.client() as ref:
+        for name, default in ENCODING_DEFAULTS.items():
+            assert lode.call("CONFIG", "GET", name) == [name.encode(), default.encode()], name
+        for args in [("set-max-intset-entries", "-1"), ("zset-max-listpack-value", "x"), ("list-compress-depth", "-1"),
+                     ("hash-max-ziplist-entries", "1", "2"), ("list-max-ziplist-size", "99999999999")]:
+            assert lode.call_raw("CONFIG", "SET", *args) == ref.call_raw("CONFIG", "SET", *args), args
+        assert lode.call("CONFIG", "SET", "hash-max-ziplist-entries", "0") == b"OK"
+        assert lode.call("CONFIG", "GET", "hash-max-listpack-entries") == [b"hash-max-listpack-entries", b"0"]
+        assert lode.call("CONFIG", "SET", "stream-node-max-bytes", "8kb") == b"OK"
+        assert lode.call("CONFIG", "GET", "stream-node-max-bytes") == [b"stream-node-max-bytes", b"8192"]
+        for name, default in [("hash-max-listpack-entries", "128"), ("stream-node-max-bytes", "4096")]:
+            lode.call("CONFIG", "SET", name, default)
+        assert lode.call("CONFIG", "SET", "save", "") == b"OK"

@@ -26,6 +26,9 @@ public struct Configuration: Sendable {
     public var clientOutputBufferLimits = OutputBufferLimits()
     public var trackingTableMaxKeys = 1_000_000
     public var busyReplyThreshold = 5000
+    /// Redis's encoding thresholds: accepted and reported, with no effect (Lode
+    /// stores every collection element by element, whatever its size).
+    public var encodings = EncodingThresholds()
     public var luaMemoryLimit = 256 << 20
 
     public init() {}
@@ -92,7 +95,7 @@ extension Configuration {
         ConfigOption(name: name, mutable: mutable, get: { String($0[keyPath: kp]) }, set: { c, args in
             guard args.count == 1 else { return "wrong number of arguments" }
             guard let v = memory ? parseMemory(args[0]) : Int(args[0]) else {
-                return "argument couldn't be parsed into an integer"
+                return memory ? "argument must be a memory value" : "argument couldn't be parsed into an integer"
             }
             guard range.contains(v) else {
                 return "argument must be between \(range.lowerBound) and \(range.upperBound) inclusive"
@@ -156,6 +159,7 @@ extension Configuration {
         intOption("tcp-backlog", mutable: false, range: 0...65535, \.tcpBacklog),
         intOption("tracking-table-max-keys", mutable: true, range: 0...Int.max, \.trackingTableMaxKeys),
         intOption("busy-reply-threshold", mutable: true, range: 0...Int.max, \.busyReplyThreshold),
+    ] + EncodingThresholds.options + [
         intOption("lua-time-limit", mutable: true, range: 0...Int.max, \.busyReplyThreshold).alias(of: "busy-reply-threshold"),
         intOption("lua-memory-limit", mutable: true, range: 1 << 20...Int.max, memory: true, \.luaMemoryLimit),
         ConfigOption(name: "client-output-buffer-limit", mutable: true, get: { $0.clientOutputBufferLimits.text }, set: { c, args in
@@ -174,8 +178,9 @@ extension Configuration {
         ConfigOption(name: "appendonly", mutable: false, get: { _ in "yes" }, set: { _, args in
             args == ["yes"] ? nil : "Lode always persists every write: only 'yes' is accepted"
         }),
-        ConfigOption(name: "save", mutable: false, get: { _ in "" }, set: { _, args in
-            args == [""] ? nil : "Lode has no snapshots (every write is on disk): only \"\" is accepted"
+        // Settable (to "" only) because tools and Redis's tests set it before they start.
+        ConfigOption(name: "save", mutable: true, get: { _ in "" }, set: { _, args in
+            args.isEmpty || args == [""] ? nil : "Lode has no snapshots (every write is on disk): only \"\" is accepted"
         }),
     ]
 
@@ -256,4 +261,46 @@ extension String {
         while let l = s.last, chars.contains(l) { s.removeLast() }
         return String(s)
     }
+}
+
+/// Redis 7.0's encoding thresholds (config.c's names, ranges and defaults). Lode
+/// has one layout for every size, so they change nothing; they exist so that
+/// configuration files, tools and Redis's own tests that set them keep working.
+public struct EncodingThresholds: Sendable {
+    public var hashMaxListpackEntries = 128
+    public var hashMaxListpackValue = 64
+    public var listMaxListpackSize = -2
+    public var listCompressDepth = 0
+    public var setMaxIntsetEntries = 512
+    public var zsetMaxListpackEntries = 128
+    public var zsetMaxListpackValue = 64
+    public var streamNodeMaxBytes = 4096
+    public var streamNodeMaxEntries = 100
+    public var hllSparseMaxBytes = 3000
+
+    public init() {}
+
+    static func option(_ name: String, range: ClosedRange<Int>, memory: Bool = false,
+                       _ kp: WritableKeyPath<EncodingThresholds, Int>) -> ConfigOption {
+        Configuration.intOption(name, mutable: true, range: range, memory: memory, (\Configuration.encodings).appending(path: kp))
+    }
+
+    static let options: [ConfigOption] = [
+        option("hash-max-listpack-entries", range: 0...Int.max, \.hashMaxListpackEntries),
+        option("hash-max-ziplist-entries", range: 0...Int.max, \.hashMaxListpackEntries).alias(of: "hash-max-listpack-entries"),
+        option("hash-max-listpack-value", range: 0...Int.max, memory: true, \.hashMaxListpackValue),
+        option("hash-max-ziplist-value", range: 0...Int.max, memory: true, \.hashMaxListpackValue).alias(of: "hash-max-listpack-value"),
+        option("list-max-listpack-size", range: Int(Int32.min)...Int(Int32.max), \.listMaxListpackSize),
+        option("list-max-ziplist-size", range: Int(Int32.min)...Int(Int32.max), \.listMaxListpackSize)
+            .alias(of: "list-max-listpack-size"),
+        option("list-compress-depth", range: 0...Int(Int32.max), \.listCompressDepth),
+        option("set-max-intset-entries", range: 0...Int.max, \.setMaxIntsetEntries),
+        option("zset-max-listpack-entries", range: 0...Int.max, \.zsetMaxListpackEntries),
+        option("zset-max-ziplist-entries", range: 0...Int.max, \.zsetMaxListpackEntries).alias(of: "zset-max-listpack-entries"),
+        option("zset-max-listpack-value", range: 0...Int.max, memory: true, \.zsetMaxListpackValue),
+        option("zset-max-ziplist-value", range: 0...Int.max, memory: true, \.zsetMaxListpackValue).alias(of: "zset-max-listpack-value"),
+        option("stream-node-max-bytes", range: 0...Int.max, memory: true, \.streamNodeMaxBytes),
+        option("stream-node-max-entries", range: 0...Int.max, \.streamNodeMaxEntries),
+        option("hll-sparse-max-bytes", range: 0...Int.max, memory: true, \.hllSparseMaxBytes),
+    ]
 }

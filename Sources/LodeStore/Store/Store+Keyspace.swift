@@ -129,8 +129,26 @@ extension Store {
     }
 
     /// A random live key of `db`, or nil when it has none.
+    /// RANDOMKEY. A small database (up to `uniformWalkLimit` keys) is walked to a
+    /// uniformly chosen key; a larger one is probed at random positions of the
+    /// key order (LMDB keeps no ranks), which favours keys after wide gaps.
     public func randomKey(db: UInt8, now: Int64) throws -> ByteBuffer? {
         do {
+            let n = keyCounts[Int(db)]
+            if n > 0 && n <= Self.uniformWalkLimit {
+                let cursor = try LMDBCursor(try currentReadTxn(), keysDB)
+                var positioned = try [db].withUnsafeBytes { try cursor.seek(atLeast: $0) }
+                var live: [ByteBuffer] = []
+                while positioned && cursor.withCurrent({ k, _ in k[0] == db }) {
+                    let key: ByteBuffer? = cursor.withCurrent { k, v in
+                        guard let h = KeyEncoding.readHeader(v), !(h.expireAt != 0 && h.expireAt <= now) else { return nil }
+                        return KeyEncoding.userKey(lmdbKey: k, record: v)
+                    }
+                    if let key { live.append(key) }
+                    positioned = try cursor.next()
+                }
+                return live.randomElement()
+            }
             for _ in 0..<100 {
                 let txn = try currentReadTxn()
                 let cursor = try LMDBCursor(txn, keysDB)
@@ -152,6 +170,8 @@ extension Store {
             throw StoreError(error)
         }
     }
+
+    static let uniformWalkLimit = 1024
 
     // MARK: active expiry
 

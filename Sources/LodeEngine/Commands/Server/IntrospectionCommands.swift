@@ -10,6 +10,8 @@ enum IntrospectionCommands {
         "object|encoding": encoding,
         "object|freq": freq,
         "object|idletime": idletime,
+        "object|refcount": refcount,
+        "object|help": { (c: inout CommandContext) throws(CommandError) in c.writeHelp(objectHelp) },
         "memory|usage": usage,
     ]
 
@@ -41,6 +43,34 @@ enum IntrospectionCommands {
             c.out.writeBulk(string: v.readableBytes <= 44 ? "embstr" : "raw")
         }
     }
+
+    /// Redis shares the integers 0...9999 (refcount INT_MAX); every other value
+    /// has one reference. Lode shares nothing, but reports what Redis would, as
+    /// clients use it to tell shared integers apart.
+    static func refcount(_ c: inout CommandContext) throws(CommandError) {
+        guard let r = try peek(c, c.arg(2)) else { return c.out.writeNull(c.resp) }
+        let v = r.value
+        if r.type == .string, v.readableBytes <= 4, let n = parseInteger(v, at: v.readerIndex, length: v.readableBytes),
+           n >= 0 && n < 10_000 {
+            return c.out.writeIntegerReply(Int(Int32.max))
+        }
+        c.out.writeIntegerReply(1)
+    }
+
+    static let objectHelp = [
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+    ]
 
     static func freq(_ c: inout CommandContext) throws(CommandError) {
         guard c.store.cache.policy == .s3fifo else {

@@ -187,7 +187,7 @@ enum ServerCommands {
     }
 
     static func configSet(_ c: inout CommandContext) throws(CommandError) {
-        guard c.args.count % 2 == 0 else { throw .wrongArity("config|set") }
+        guard c.args.count % 2 == 0 else { throw .syntax }  // pairs only, as Redis
         var updated = c.server.config
         var names = Set<String>()
         for i in stride(from: 2, to: c.args.count, by: 2) {
