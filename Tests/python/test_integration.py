@@ -882,3 +882,22 @@ def test_encoding_thresholds_are_accepted_as_in_redis(lode_module, redis_ref):
         for name, default in [("hash-max-listpack-entries", "128"), ("stream-node-max-bytes", "4096")]:
             lode.call("CONFIG", "SET", name, default)
         assert lode.call("CONFIG", "SET", "save", "") == b"OK"
+
+
+def test_client_kill_filters_and_errors(lode_module, redis_ref):
+    with lode_module.client() as lode, redis_ref.client() as ref:
+        for args in [("KILL",), ("KILL", "id", "10", "wrong_arg"), ("KILL", "id", "str"), ("KILL", "id", "0"),
+                     ("KILL", "type", "wrong_type"), ("KILL", "user", "wrong_user"), ("KILL", "skipme", "maybe"),
+                     ("KILL", "1.2.3.4:5"), ("KILL", "id", "999999")]:
+            assert lode.call_raw("CLIENT", *args) == ref.call_raw("CLIENT", *args), args
+        with lode_module.client() as victim, lode_module.client() as subscriber:
+            victim_id = victim.call("CLIENT", "ID")
+            subscriber.send_raw(encode_command("SUBSCRIBE", "kill-test"))
+            subscriber.read_reply_raw()
+            assert lode.call("CLIENT", "KILL", "TYPE", "pubsub") == 1
+            with pytest.raises((ConnectionClosed, OSError)):
+                subscriber.read_reply_raw()
+            assert lode.call("CLIENT", "KILL", "ID", str(victim_id)) == 1
+            with pytest.raises((ConnectionClosed, OSError)):
+                victim.call("PING")
+            assert b"kill-test" not in b"".join(lode.call("PUBSUB", "CHANNELS"))

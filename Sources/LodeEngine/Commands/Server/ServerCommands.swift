@@ -19,6 +19,12 @@ enum ServerCommands {
                 c.store.cache.resetStats()
                 c.out.writeOK()
             },
+        // Redis's text without REWRITE, which Lode does not have yet.
+        "config|help": { (c: inout CommandContext) throws(CommandError) in
+            c.writeHelp(["GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+                         "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
+                         "RESETSTAT", "    Reset statistics reported by the INFO command."])
+        },
         "time": time,
         "shutdown": shutdown,
     ]
