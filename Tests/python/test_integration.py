@@ -901,3 +901,26 @@ def test_client_kill_filters_and_errors(lode_module, redis_ref):
             with pytest.raises((ConnectionClosed, OSError)):
                 victim.call("PING")
             assert b"kill-test" not in b"".join(lode.call("PUBSUB", "CHANNELS"))
+
+
+def test_monitor_lines_match_redis(lode_module, redis_ref):
+    """MONITOR's lines (time and client address aside) for plain commands, a script's
+    commands, a transaction and binary arguments, as Redis writes them."""
+    steps = [("SET", "mon:k", b"v\x00\"\n\xff"), ("GET", "mon:k"), ("EVAL", "return redis.call('incr', KEYS[1])", "1", "mon:n"),
+             ("MULTI",), ("SET", "mon:a", "1"), ("EXEC",), ("CONFIG", "GET", "hz"), ("SELECT", "3"), ("PING",),
+             ("SELECT", "0")]
+    lines = []
+    for srv in (redis_ref, lode_module):
+        with RawClient(srv.port) as monitor, RawClient(srv.port) as c:
+            assert monitor.call_raw("MONITOR") == b"+OK\r\n"
+            for step in steps:
+                c.call_raw(*step)
+            c.call_raw("DEL", "mon:k", "mon:n", "mon:a")
+            got = []
+            while not got or not got[-1].endswith(b'"DEL" "mon:k" "mon:n" "mon:a"\r\n'):
+                got.append(monitor.read_reply_raw())
+            assert b" lua] \"incr\" \"mon:n\"" in got[3], got   # a script's commands show as lua
+            # the time and the client's address are each server's own
+            lines.append([re.sub(rb"^\+\d+\.\d{6} \[(\d+) ([0-9.:]+|lua)\]",
+                                 lambda m: b"+T [%s %s]" % (m[1], m[2] if m[2] == b"lua" else b"ADDR"), g) for g in got])
+    assert lines[1] == lines[0]

@@ -243,6 +243,9 @@ package final class ClientSession {
         }
         let failed = out.writerIndex > start && out.getInteger(at: start, as: UInt8.self) == UInt8(ascii: "-")
         server.commandStats.called(ctx.command.fullName, microseconds: monotonicMicros() - began, failed: failed)
+        if !server.monitors.isEmpty && !ctx.isBlockedRetry && ctx.command.flags.isDisjoint(with: [.skipMonitor, .admin]) {
+            server.feedMonitors(client, db: client.db, ctx.args)
+        }
         if failed && !errorAlreadyCounted { countErrorReply(from: start) }
         errorAlreadyCounted = false
     }

@@ -19,6 +19,8 @@ public final class ClientState {
     var watch = WatchState()
     /// Pub/sub subscriptions; the client is "subscribed" while it has any.
     var subscriptions = Subscriptions()
+    /// In MONITOR mode: every command run is sent to it.
+    var isMonitor = false
     /// CLIENT TRACKING: client-side caching settings.
     var tracking = TrackingState()
     /// CLIENT REPLY: replies are dropped while off, or for the next command after SKIP.

@@ -81,6 +81,8 @@ package final class ServerState {
     let watches = WatchRegistry()
     let pubsub = PubSubRegistry()
     let tracking = TrackingTable()
+    /// Clients in MONITOR mode, by ID, in the order they started.
+    var monitors: [Int] = []
     /// EVAL and FCALL: the interpreters, the script cache, the script in progress.
     lazy var scripts = ScriptRunner(server: self)
     /// Whether the turn's transaction must stay open: a suspended script has
@@ -192,6 +194,7 @@ extension ServerState {
     /// The connection of `session` is gone.
     func disconnected(_ session: ClientSession) {
         disableTracking(session.client)
+        if session.client.isMonitor { monitors.removeAll { $0 == session.client.id } }
         clients.removeValue(forKey: session.client.id)
         sessions.removeValue(forKey: session.client.id)
     }

@@ -24,6 +24,8 @@ enum EvalCommands {
     static let noScript = CommandError("NOSCRIPT No matching script. Please use EVAL.")
 
     static func eval(_ c: inout CommandContext, bySHA: Bool, readOnly: Bool) throws(CommandError) {
+        // EVAL is skip-monitor: it shows itself first, so that its commands follow it.
+        if !c.server.monitors.isEmpty { c.server.feedMonitors(c.client, db: c.client.db, c.args) }
         let runner = c.server.scripts
         if bySHA && c.arg(1).readableBytes != 40 { throw noScript }
         let numkeys = try c.integer(2)

@@ -43,6 +43,7 @@ enum FunctionCommands {
     }
 
     static func fcall(_ c: inout CommandContext, readOnly: Bool) throws(CommandError) {
+        if !c.server.monitors.isEmpty { c.server.feedMonitors(c.client, db: c.client.db, c.args) }
         let runner = c.server.scripts
         guard let function = runner.functions.current.functions[c.string(1).lowercased()] else {
             throw CommandError("ERR Function not found")

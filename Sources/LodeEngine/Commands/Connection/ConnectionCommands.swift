@@ -46,6 +46,10 @@ enum ConnectionCommands {
         c.server.pubsub.removeAll(c.client)
         c.server.disableTracking(c.client)
         c.client.replies = .on
+        if c.client.isMonitor {
+            c.client.isMonitor = false
+            c.server.monitors.removeAll { $0 == c.client.id }
+        }
         c.client.db = 0
         c.client.resp = .resp2
         c.client.name = ""
@@ -152,7 +156,7 @@ enum ConnectionCommands {
 
     /// CLIENT LIST's flags, in Redis's order (N when none).
     static func flags(_ client: ClientState) -> String {
-        var f = ""
+        var f = client.isMonitor ? "O" : ""
         if client.subscriptions.isSubscribed { f += "P" }
         if client.connection.inTransaction { f += "x" }
         if client.connection.isBlocked { f += "b" }
