@@ -536,3 +536,21 @@ class BigNumber(int):
 class Verbatim(bytes):
     def __repr__(self):
         return f"Verbatim({bytes(self)!r})"
+
+
+def as_text(reply):
+    """A bulk or RESP3 verbatim reply as str (RawClient keeps the "txt:" format
+    prefix of verbatim strings)."""
+    text = reply.decode() if isinstance(reply, bytes) else reply
+    return text[4:] if text.startswith("txt:") else text
+
+
+def info_dict(reply):
+    """Parses an INFO reply into {field: value} (section headers skipped)."""
+    text = as_text(reply)
+    out = {}
+    for line in text.split("\r\n"):
+        if line and not line.startswith("#") and ":" in line:
+            k, v = line.split(":", 1)
+            out[k] = v
+    return out

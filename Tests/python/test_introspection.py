@@ -1,0 +1,158 @@
+"""Introspection and administration against the real binary, compared with a real
+redis-server where Redis defines the answer: INFO commandstats / errorstats / cluster,
+Redis's encoding options, CLIENT KILL, MONITOR, SCAN cursors that survive a
+round trip through a double, RANDOMKEY's spread, SIGHUP.
+
+Run (from the repository root): pytest Tests/python/test_introspection.py
+"""
+import os
+import re
+import signal
+import time
+
+import pytest
+
+from harness import ConnectionClosed, RawClient, as_text, encode_command, info_dict
+
+
+def test_commandstats_and_errorstats_count_as_redis(lode_module):
+    """INFO commandstats / errorstats: calls, failures and rejections per command, error
+    replies per code; an error a script passes on from redis.call is counted once."""
+    with lode_module.client() as c:
+        assert c.call("CONFIG", "RESETSTAT") == b"OK"
+        c.call("SET", "cs:k", "v")
+        c.call_raw("INCR", "cs:k")                                              # ERR, failed
+        c.call_raw("GET")                                                       # rejected (arity)
+        c.call_raw("EVAL", "return redis.error_reply('MY_CODE some text')", "0")
+        c.call_raw("EVAL", "return redis.call('incr', 'cs:k')", "0")             # counted once
+        c.call_raw("LPUSH", "cs:k", "x")                                        # WRONGTYPE
+        stats = info_dict(c.call("INFO", "commandstats"))
+        errors = info_dict(c.call("INFO", "errorstats"))
+        assert stats["cmdstat_set"].startswith("calls=1,usec=")
+        assert stats["cmdstat_incr"].endswith("rejected_calls=0,failed_calls=2")
+        assert stats["cmdstat_get"].endswith("rejected_calls=1,failed_calls=0")
+        assert stats["cmdstat_eval"].endswith("rejected_calls=0,failed_calls=2")
+        assert errors == {"errorstat_ERR": "count=3", "errorstat_MY_CODE": "count=1", "errorstat_WRONGTYPE": "count=1"}
+        assert info_dict(c.call("INFO", "stats"))["total_error_replies"] == "5"
+        assert info_dict(c.call("INFO", "cluster")) == {"cluster_enabled": "0"}
+        default = as_text(c.call("INFO"))
+        assert "# Errorstats" in default and "# Cluster" in default and "# Commandstats" not in default
+        assert "# Commandstats" in as_text(c.call("INFO", "everything"))
+
+
+def test_sighup_is_ignored(lode_module):
+    os.kill(lode_module.proc.pid, signal.SIGHUP)
+    time.sleep(0.2)
+    with lode_module.client() as c:
+        assert c.call("PING") == b"PONG"
+
+
+def test_scan_cursors_survive_a_round_trip_through_a_double(lode_module):
+    """SCAN cursors stay below 2^53, so a client that reads them as a double
+    (node-redis's Number(), Lua's tonumber) sends back the same cursor."""
+    with lode_module.client() as c:
+        c.call("SELECT", "7")
+        try:
+            for i in range(30):
+                c.call("SET", f"dbl:{i}", "v")
+            cursor, seen = b"0", set()
+            while True:
+                cursor, batch = c.call("SCAN", cursor, "COUNT", "3")
+                assert int(cursor) < 2 ** 53
+                seen.update(batch)
+                cursor = str(int(float(int(cursor)))).encode()   # what a JavaScript client sends back
+                if cursor == b"0":
+                    break
+            assert len(seen) == 30
+            # A Lua script iterating with tonumber() sees every key too.
+            script = ("local c, n = 0, 0 repeat local r = redis.call('SCAN', c, 'COUNT', 3) c = tonumber(r[1]) "
+                      "n = n + #r[2] until c == 0 return n")
+            assert c.call("EVAL", script, "0") == 30
+        finally:
+            c.call("FLUSHDB")
+            c.call("SELECT", "0")
+
+
+def test_randomkey_is_uniform_over_a_small_database(lode_module):
+    with lode_module.client() as c:
+        c.call("SELECT", "8")
+        try:
+            c.call("MSET", "a", "1", "b", "2", "c", "3")
+            counts = {}
+            for _ in range(600):
+                k = c.call("RANDOMKEY")
+                counts[k] = counts.get(k, 0) + 1
+            assert set(counts) == {b"a", b"b", b"c"}
+            assert all(100 < n < 300 for n in counts.values()), counts   # ~200 each
+        finally:
+            c.call("FLUSHDB")
+            c.call("SELECT", "0")
+
+
+# Redis 7.0's defaults (config.c); the ziplist names are aliases.
+ENCODING_DEFAULTS = {"hash-max-listpack-entries": "128", "hash-max-ziplist-entries": "128",
+                     "hash-max-listpack-value": "64", "hash-max-ziplist-value": "64", "list-max-listpack-size": "-2",
+                     "list-max-ziplist-size": "-2", "list-compress-depth": "0", "set-max-intset-entries": "512",
+                     "zset-max-listpack-entries": "128", "zset-max-ziplist-entries": "128",
+                     "zset-max-listpack-value": "64", "zset-max-ziplist-value": "64", "stream-node-max-bytes": "4096",
+                     "stream-node-max-entries": "100", "hll-sparse-max-bytes": "3000"}
+
+
+def test_encoding_thresholds_are_accepted_as_in_redis(lode_module, redis_ref):
+    """Redis's encoding options (and their ziplist aliases) are accepted and reported with
+    Redis's defaults and validation errors; in Lode they change nothing."""
+    with lode_module.client() as lode, redis_ref.client() as ref:
+        for name, default in ENCODING_DEFAULTS.items():
+            assert lode.call("CONFIG", "GET", name) == [name.encode(), default.encode()], name
+        for args in [("set-max-intset-entries", "-1"), ("zset-max-listpack-value", "x"), ("list-compress-depth", "-1"),
+                     ("hash-max-ziplist-entries", "1", "2"), ("list-max-ziplist-size", "99999999999")]:
+            assert lode.call_raw("CONFIG", "SET", *args) == ref.call_raw("CONFIG", "SET", *args), args
+        assert lode.call("CONFIG", "SET", "hash-max-ziplist-entries", "0") == b"OK"
+        assert lode.call("CONFIG", "GET", "hash-max-listpack-entries") == [b"hash-max-listpack-entries", b"0"]
+        assert lode.call("CONFIG", "SET", "stream-node-max-bytes", "8kb") == b"OK"
+        assert lode.call("CONFIG", "GET", "stream-node-max-bytes") == [b"stream-node-max-bytes", b"8192"]
+        for name, default in [("hash-max-listpack-entries", "128"), ("stream-node-max-bytes", "4096")]:
+            lode.call("CONFIG", "SET", name, default)
+        assert lode.call("CONFIG", "SET", "save", "") == b"OK"
+
+
+def test_client_kill_filters_and_errors(lode_module, redis_ref):
+    with lode_module.client() as lode, redis_ref.client() as ref:
+        for args in [("KILL",), ("KILL", "id", "10", "wrong_arg"), ("KILL", "id", "str"), ("KILL", "id", "0"),
+                     ("KILL", "type", "wrong_type"), ("KILL", "user", "wrong_user"), ("KILL", "skipme", "maybe"),
+                     ("KILL", "1.2.3.4:5"), ("KILL", "id", "999999")]:
+            assert lode.call_raw("CLIENT", *args) == ref.call_raw("CLIENT", *args), args
+        with lode_module.client() as victim, lode_module.client() as subscriber:
+            victim_id = victim.call("CLIENT", "ID")
+            subscriber.send_raw(encode_command("SUBSCRIBE", "kill-test"))
+            subscriber.read_reply_raw()
+            assert lode.call("CLIENT", "KILL", "TYPE", "pubsub") == 1
+            with pytest.raises((ConnectionClosed, OSError)):
+                subscriber.read_reply_raw()
+            assert lode.call("CLIENT", "KILL", "ID", str(victim_id)) == 1
+            with pytest.raises((ConnectionClosed, OSError)):
+                victim.call("PING")
+            assert b"kill-test" not in b"".join(lode.call("PUBSUB", "CHANNELS"))
+
+
+def test_monitor_lines_match_redis(lode_module, redis_ref):
+    """MONITOR's lines (time and client address aside) for plain commands, a script's
+    commands, a transaction and binary arguments, as Redis writes them."""
+    steps = [("SET", "mon:k", b"v\x00\"\n\xff"), ("GET", "mon:k"), ("EVAL", "return redis.call('incr', KEYS[1])", "1", "mon:n"),
+             ("MULTI",), ("SET", "mon:a", "1"), ("EXEC",), ("CONFIG", "GET", "hz"), ("SELECT", "3"), ("PING",),
+             ("SELECT", "0")]
+    lines = []
+    for srv in (redis_ref, lode_module):
+        with RawClient(srv.port) as monitor, RawClient(srv.port) as c:
+            assert monitor.call_raw("MONITOR") == b"+OK\r\n"
+            for step in steps:
+                c.call_raw(*step)
+            c.call_raw("DEL", "mon:k", "mon:n", "mon:a")
+            got = []
+            while not got or not got[-1].endswith(b'"DEL" "mon:k" "mon:n" "mon:a"\r\n'):
+                got.append(monitor.read_reply_raw())
+            assert b" lua] \"incr\" \"mon:n\"" in got[3], got   # a script's commands show as lua
+            # the time and the client's address are each server's own
+            lines.append([re.sub(rb"^\+\d+\.\d{6} \[(\d+) ([0-9.:]+|lua)\]",
+                                 lambda m: b"+T [%s %s]" % (m[1], m[2] if m[2] == b"lua" else b"ADDR"), g) for g in got])
+    assert lines[1] == lines[0]
