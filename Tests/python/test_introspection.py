@@ -156,3 +156,14 @@ def test_monitor_lines_match_redis(lode_module, redis_ref):
             lines.append([re.sub(rb"^\+\d+\.\d{6} \[(\d+) ([0-9.:]+|lua)\]",
                                  lambda m: b"+T [%s %s]" % (m[1], m[2] if m[2] == b"lua" else b"ADDR"), g) for g in got])
     assert lines[1] == lines[0]
+
+
+def test_client_list_idle_counts_from_the_last_command(lode_module):
+    with lode_module.client() as c, lode_module.client() as idle:
+        idle_id = idle.call("CLIENT", "ID")
+        time.sleep(1.2)
+        listed = as_text(c.call("CLIENT", "LIST", "ID", str(idle_id)))
+        assert re.search(r" idle=1 ", listed), listed
+        idle.call("PING")
+        listed = as_text(c.call("CLIENT", "LIST", "ID", str(idle_id)))
+        assert re.search(r" idle=0 ", listed) and re.search(r" age=1 ", listed), listed

@@ -46,6 +46,7 @@ package final class ClientSession {
     /// Runs one request (the network layer decodes; it stops while blocked or closing).
     package func receive(_ args: [ByteBuffer]) {
         guard client.connection.acceptsCommands else { return }
+        client.lastInteraction = currentTimeMillis()  // CLIENT LIST idle=, as Redis's lastinteraction
         execute(args, retry: false)
     }
 
