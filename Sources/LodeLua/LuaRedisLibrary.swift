@@ -135,7 +135,7 @@ enum LuaRedisLibrary {
         let argc = lua_gettop(L)
         if argc < 2 { return raise(L, "redis.log() requires two arguments or more.") }
         if lua_isnumber(L, 1) == 0 { return raise(L, "First argument must be a number (log level).") }
-        let level = Int(lua_tonumber(L, 1))
+        let level = Lua.integer(L, 1)
         if level < 0 || level > 3 { return raise(L, "Invalid debug level.") }
         var parts: [String] = []
         for j in 2...argc where Lua.isString(L, j) { parts.append(Lua.string(L, j) ?? "") }
@@ -148,7 +148,7 @@ enum LuaRedisLibrary {
         let L = L!
         guard let run = currentRun(L, "redis.setresp") else { return LODE_LUA_RAISE }
         if lua_gettop(L) != 1 { return raise(L, "redis.setresp() requires one argument.") }
-        switch Int(lua_tonumber(L, -1)) {
+        switch Lua.integer(L, -1) {
         case 2: run.scriptResp = .resp2
         case 3: run.scriptResp = .resp3
         default: return raise(L, "RESP version must be 2 or 3.")
@@ -190,7 +190,7 @@ enum LuaRedisLibrary {
         let L = L!
         guard currentRun(L, "redis.set_repl") != nil else { return LODE_LUA_RAISE }
         if lua_gettop(L) != 1 { return raise(L, "redis.set_repl() requires two arguments.") }
-        let flags = Int(lua_tonumber(L, -1))
+        let flags = Lua.integer(L, -1)
         if flags & ~3 != 0 { return raise(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.") }
         return 0
     }
@@ -313,7 +313,7 @@ enum LuaRedisLibrary {
 
     static let random: lode_lua_swift_fn = { L in
         let L = L!
-        guard let interpreter = LuaInterpreter.owner(of: L), interpreter.run != nil else {
+        guard let interpreter = runningInterpreter(L) else {
             Lua.push(L, "math.random can only be called inside a script invocation")
             return LODE_LUA_RAISE
         }
@@ -323,37 +323,37 @@ enum LuaRedisLibrary {
         case 0:
             lua_pushnumber(L, r)
         case 1:
-            let u = Int(lua_tonumber(L, 1))
+            let u = Lua.int32(L, 1)
             guard u >= 1 else { return argumentError(L, 1, "interval is empty") }
             lua_pushnumber(L, (r * Double(u)).rounded(.down) + 1)
         case 2:
-            let l = Int(lua_tonumber(L, 1)), u = Int(lua_tonumber(L, 2))
+            let l = Lua.int32(L, 1), u = Lua.int32(L, 2)
             guard l <= u else { return argumentError(L, 2, "interval is empty") }
             lua_pushnumber(L, (r * Double(u - l + 1)).rounded(.down) + Double(l))
         default:
-            luaL_where(L, 1)
-            Lua.push(L, "wrong number of arguments")
-            lua_concat(L, 2)
-            return LODE_LUA_RAISE
+            return Lua.raisePositioned(L, "wrong number of arguments")
         }
         return 1
     }
 
     static let randomSeed: lode_lua_swift_fn = { L in
         let L = L!
-        guard let interpreter = LuaInterpreter.owner(of: L), interpreter.run != nil else {
+        guard let interpreter = runningInterpreter(L) else {
             Lua.push(L, "math.randomseed can only be called inside a script invocation")
             return LODE_LUA_RAISE
         }
-        interpreter.random.seed(Int32(truncatingIfNeeded: Int(lua_tonumber(L, 1))))
+        interpreter.random.seed(Int32(truncatingIfNeeded: Lua.integer(L, 1)))
         return 0
+    }
+
+    /// The interpreter of `L` while a script runs in it.
+    private static func runningInterpreter(_ L: LuaState) -> LuaInterpreter? {
+        guard let interpreter = LuaInterpreter.owner(of: L), interpreter.run != nil else { return nil }
+        return interpreter
     }
 
     /// luaL_argerror's text, raised from the trampoline.
     private static func argumentError(_ L: LuaState, _ n: Int32, _ message: String) -> Int32 {
-        luaL_where(L, 1)
-        Lua.push(L, "bad argument #\(n) to 'random' (\(message))")
-        lua_concat(L, 2)
-        return LODE_LUA_RAISE
+        Lua.raisePositioned(L, "bad argument #\(n) to 'random' (\(message))")
     }
 }

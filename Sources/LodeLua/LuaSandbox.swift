@@ -285,20 +285,14 @@ enum LuaSandbox {
     /// own error would have it.
     static let readonlyWrite: lode_lua_swift_fn = { L in
         guard let L else { return 0 }
-        luaL_where(L, 1)
-        Lua.push(L, "Attempt to modify a readonly table")
-        lua_concat(L, 2)
-        return LODE_LUA_RAISE
+        return Lua.raisePositioned(L, "Attempt to modify a readonly table")
     }
 
     /// __index of the real globals: only reached for a name that is not there.
     static let missingGlobal: lode_lua_swift_fn = { L in
         guard let L else { return 0 }
         let name = Lua.isString(L, 2) ? (Lua.string(L, 2) ?? "") : "?"
-        luaL_where(L, 1)
-        Lua.push(L, "Script attempted to access nonexistent global variable '\(name)'")
-        lua_concat(L, 2)
-        return LODE_LUA_RAISE
+        return Lua.raisePositioned(L, "Script attempted to access nonexistent global variable '\(name)'")
     }
 
     /// The sandbox's pcall runs its function on this coroutine: the busy hook may

@@ -72,6 +72,22 @@ enum Lua {
         setField(L, -2, "err")
     }
 
+    /// The integer of the number at `i` as C's cast gives it (Int(_:) would trap
+    /// on NaN or infinity: a script must never be able to crash the server).
+    static func integer(_ L: LuaState, _ i: Int32) -> Int { truncatedInteger(lua_tonumber(L, i)) }
+
+    /// luaL_checkint's value: the integer cut to 32 bits.
+    static func int32(_ L: LuaState, _ i: Int32) -> Int { Int(Int32(truncatingIfNeeded: integer(L, i))) }
+
+    /// Pushes `message` after the calling Lua code's position ("user_script:1: "),
+    /// as luaL_error does, and returns the trampoline's raise code.
+    static func raisePositioned(_ L: LuaState, _ message: String) -> Int32 {
+        luaL_where(L, 1)
+        push(L, message)
+        lua_concat(L, 2)
+        return LODE_LUA_RAISE
+    }
+
     /// Redis's "%.17g" for numbers passed to commands and doubles in replies.
     static func format17g(_ d: Double) -> String {
         var buffer = [CChar](repeating: 0, count: 64)

@@ -77,6 +77,13 @@ final class LuaInterpreterTests: XCTestCase {
         XCTAssertEqual(eval(lua, "local ok, e = pcall(function() error({err='X y'}) end) return {tostring(ok), e}"),
                        "*2\r\n$5\r\nfalse\r\n$3\r\nX y\r\n")
         XCTAssertTrue(lua.define("bad", body: Array("return +".utf8))?.contains("user_script:1:") ?? false)
+        // Numbers that are not integers reach the API as C would cast them: an
+        // error, never a trap in the server.
+        XCTAssertTrue(eval(lua, "redis.setresp(0/0)").contains("RESP version must be 2 or 3."))
+        XCTAssertTrue(eval(lua, "redis.log(1/0, 'x')").contains("Invalid debug level."))
+        XCTAssertTrue(eval(lua, "redis.set_repl(-1/0)").contains("Invalid replication flags."))
+        XCTAssertEqual(eval(lua, "return math.random(1/0, 0/0)"), ":0\r\n", "both cast to 0, as luaL_checkint does on x86")
+        XCTAssertTrue(eval(lua, "return math.random(2, 1)").hasPrefix("-ERR user_script:1: bad argument #2 to 'random'"))
     }
 
     func testBusyScriptIsSuspendedAndCanBeKilled() throws {
