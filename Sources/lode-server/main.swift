@@ -25,6 +25,9 @@ do {
     exit(1)
 }
 
+// daemonize: the parent waits here until the background server is ready, then exits.
+ProcessSupervision.daemonizeIfAsked(config)
+
 signal(SIGPIPE, SIG_IGN)
 signal(SIGHUP, SIG_IGN)  // as Redis: a closed terminal does not stop the server
 let logger = RedisStyleLogHandler.logger(for: config)
@@ -32,6 +35,8 @@ let logger = RedisStyleLogHandler.logger(for: config)
 var groupLogger = logger
 groupLogger.logLevel = .warning
 let configFile = arguments.first.flatMap { $0.hasPrefix("--") ? nil : URL(fileURLWithPath: $0).path }
+let pidFile = ProcessSupervision.pidFilePath(config)
+if let pidFile, let warning = ProcessSupervision.writePidFile(pidFile) { logger.warning("\(warning)") }
 let service = LodeService(config: config, configFile: configFile, logger: logger)
 let group = ServiceGroup(configuration: ServiceGroupConfiguration(
     services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
@@ -40,7 +45,10 @@ let group = ServiceGroup(configuration: ServiceGroupConfiguration(
 do {
     try await group.run()
 } catch {
+    if !config.logFile.isEmpty { logger.warning("\(error)") }  // the log file says why, as the terminal does
     FileHandle.standardError.write("\(error)\n".data(using: .utf8)!)
+    if let pidFile { unlink(pidFile) }
     exit(1)
 }
+if let pidFile { unlink(pidFile) }
 exit(0)

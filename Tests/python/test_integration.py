@@ -698,7 +698,8 @@ def test_config_file_errors_name_file_and_line(tmp_path, lines, bad_line):
     conf = write_conf(tmp_path, lines)
     code, out = harness.run_to_exit(harness.lode_server(conf=conf, workdir=str(tmp_path)).argv)
     assert code != 0, out
-    assert re.search(re.escape(os.path.basename(conf)) + f":{bad_line}:", out), out
+    # Redis's report ("Reading the configuration file, at line N", the line, the reason), naming the file too
+    assert f"Reading the configuration file, at line {bad_line} of {conf}\n>>> '{lines[bad_line - 1]}'\n" in out, out
 
 
 @lode_only

@@ -9,6 +9,8 @@ public final class ClientState {
     var authenticated: Bool
     var name = ""
     let address: String
+    /// Connected through the loopback (Redis's islocalClient).
+    var isLocal: Bool { address.hasPrefix("127.") || address.hasPrefix("::1:") || address.hasPrefix("::ffff:127.") }
     let localAddress: String
     let createdAt: Int64
     var lastInteraction: Int64

@@ -49,7 +49,8 @@ public struct OutputBufferLimits: Sendable, Equatable {
             guard let c = ClientClass(name: words[i]) else {
                 return "Invalid client class specified in buffer limit configuration."
             }
-            guard let hard = Configuration.parseMemory(words[i + 1]), let soft = Configuration.parseMemory(words[i + 2]),
+            guard let hard = RedisConfigSpec.memtoull(words[i + 1]).map({ Int(clamping: $0) }),
+                  let soft = RedisConfigSpec.memtoull(words[i + 2]).map({ Int(clamping: $0) }),
                   let seconds = Int(words[i + 3]), seconds >= 0 else {
                 return "Error in hard, soft or soft_seconds setting in buffer limit configuration."
             }

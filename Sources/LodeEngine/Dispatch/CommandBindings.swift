@@ -5,7 +5,8 @@ enum CommandBindings {
     static let families: [[String: CommandHandler]] = [
         StringCommands.handlers, KeyCommands.handlers, HashCommands.handlers, SetCommands.handlers,
         ListCommands.handlers, ZSetCommands.handlers, BlockingCommands.handlers,
-        ConnectionCommands.handlers, ClientAdminCommands.handlers, MonitorCommands.handlers, ServerCommands.handlers, CommandCommands.handlers, IntrospectionCommands.handlers,
+        ConnectionCommands.handlers, ClientAdminCommands.handlers, MonitorCommands.handlers, ServerCommands.handlers,
+        ConfigCommands.handlers, CommandCommands.handlers, IntrospectionCommands.handlers,
         TransactionCommands.handlers, PubSubCommands.handlers, TrackingCommands.handlers,
         EvalCommands.handlers, FunctionCommands.handlers,
     ]

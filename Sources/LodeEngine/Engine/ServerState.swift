@@ -112,6 +112,20 @@ package final class ServerState {
     /// Periodic housekeeping on the loop, `hz` times a second (Redis's serverCron).
     package func cron() {
         if tracking.trackingClients > 0 { limitTrackingTable() }
+        if config.timeout > 0 { closeIdleClients(now: currentTimeMillis()) }
+    }
+
+    /// `timeout`: closes clients idle for longer, as Redis's clientsCronHandleTimeout;
+    /// subscribers, monitors and blocked clients wait for as long as they like.
+    private func closeIdleClients(now: Int64) {
+        let limit = Int64(config.timeout) * 1000
+        for (id, client) in clients where now - client.lastInteraction > limit {
+            guard client.connection.blockedCommand == nil, !client.subscriptions.isSubscribed, !client.isMonitor,
+                  let session = sessions[id] else { continue }
+            logger.info("Closing idle client id=\(id) addr=\(client.address)")
+            session.closeAfterReply()
+            session.onOutput?()
+        }
     }
 
     /// Before FLUSHDB/FLUSHALL empties logical databases `dbs`.
@@ -213,9 +227,9 @@ extension ServerState {
     func apply(_ updated: Configuration) {
         let old = config
         config = updated
-        if old.cacheMaxMemory != updated.cacheMaxMemory { store.cache.setCapacity(updated.cacheMaxMemory) }
+        if old.cacheBudget != updated.cacheBudget { store.cache.setCapacity(updated.cacheBudget) }
         if old.cacheEvictionPolicy != updated.cacheEvictionPolicy { store.setCachePolicy(updated.cacheEvictionPolicy) }
-        if old.appendFsync != updated.appendFsync || old.logLevel != updated.logLevel { onConfigChange?(updated) }
+        if old.appendFsync != updated.appendFsync || old.logLevel != updated.logLevel || old.hz != updated.hz { onConfigChange?(updated) }
     }
 }
 

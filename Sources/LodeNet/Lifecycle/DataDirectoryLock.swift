@@ -8,10 +8,8 @@ struct DataDirectoryLock {
 
     /// Creates the directory if needed and locks it, or says why it cannot.
     init(directory dir: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        } catch {
-            throw LodeService.StartupError(description: "Can't create the data directory '\(dir)': \(error.localizedDescription)")
+        if let reason = ProcessSupervision.makeDirectory(dir) {
+            throw LodeService.StartupError(description: "Can't create the data directory '\(dir)': \(reason)")
         }
         let path = dir + "/lode.lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)

@@ -54,6 +54,14 @@ public final class LodeService: Service, Sendable {
     /// directory, directory in use, port in use).
     public func run() async throws {
         transition(.starting)
+        // A port in use is reported before anything is created (as Redis, which binds first).
+        for address in config.bind where !address.hasPrefix("-") {
+            if let reason = ProcessSupervision.checkPortFree(host: address, port: config.port) {
+                transition(.stopped)
+                throw StartupError(description: "Could not create server TCP listening socket \(address):\(config.port): "
+                                   + "\(reason)\nFailed listening on port \(config.port) (tcp), aborting.")
+            }
+        }
         let lock = try DataDirectoryLock(directory: config.dir)
         defer { lock.release() }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -84,10 +92,17 @@ public final class LodeService: Service, Sendable {
             throw error
         }
         let port = try await loop.submit { server.value.boundPort }.get()
-        let banner = "Lode \(LodeVersion.lode) (Redis \(LodeVersion.redisCompatible) compatible) pid=\(getpid()) "
-            + "data=\(config.dir) appendfsync=\(config.appendFsync.rawValue)"
-        logger.notice("\(banner)")
+        let found = try await loop.submit { server.value.startupFigures() }.get()
+        logger.notice("Lode \(LodeVersion.lode) (Redis \(LodeVersion.redisCompatible) compatible), pid=\(getpid())")
+        logger.notice("Configuration: \(configFile ?? "none (defaults and command line)")")
+        logger.notice("Data: \(Configuration.absolutePath(config.dir)), \(found)")
+        let budgetSource = config.maxMemory > 0 ? "maxmemory" : "cache-max-memory"
+        let cache = "Hot cache budget \(config.cacheBudget) bytes (\(budgetSource)), \(config.cacheEvictionPolicy.rawValue); "
+        logger.notice("\(cache)appendfsync \(config.appendFsync.rawValue)")
+        logger.notice("Listening on \(config.bind.joined(separator: " ")) port \(port)")
         logger.notice("Ready to accept connections tcp port=\(port)")
+        ProcessSupervision.notifySupervisor(config, "READY=1\nSTATUS=Ready to accept connections\n")
+        ProcessSupervision.tellParentReady()
         transition(.running(port: port))
         onServerRunning?(port)
 
@@ -98,6 +113,7 @@ public final class LodeService: Service, Sendable {
             stop.succeed()
         }
         transition(.draining)
+        ProcessSupervision.notifySupervisor(config, "STOPPING=1\n")
         logger.notice("Received shutdown request, committing and closing...")
         try? await loop.flatSubmit { server.value.drain() }.get()
         // The fsync thread is joined off the loop (its last callbacks run there).
@@ -117,7 +133,7 @@ public final class LodeService: Service, Sendable {
     private func openStore() throws -> Store {
         var options = Store.Options(path: config.dir)
         options.mapSize = config.lmdbMapSize
-        options.cacheBytes = config.cacheMaxMemory
+        options.cacheBytes = config.cacheBudget
         options.cachePolicy = config.cacheEvictionPolicy
         options.databases = config.databases
         do {

@@ -56,6 +56,19 @@ final class RunningServer {
 
     var boundPort: Int { state.boundPort }
 
+    /// What the start-up log says was found: keys per database and the data file's size.
+    func startupFigures() -> String {
+        var keys = 0, databases = 0
+        for logical in 0..<store.databases {
+            let n = store.counts(db: store.physical(logical)).keys
+            keys += n
+            if n > 0 { databases += 1 }
+        }
+        let env = store.env.info()
+        let used = (env.lastPage + 1) * env.pageSize
+        return "\(keys) keys in \(databases) databases, \(used) bytes of LMDB data"
+    }
+
     // MARK: listeners
 
     /// Binds every `bind` address ("-addr" ones are optional, as in redis.conf).
@@ -68,6 +81,7 @@ final class RunningServer {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { [weak self] channel in
                 guard let self else { return channel.close() }
+                Self.setKeepalive(channel, seconds: self.state.config.tcpKeepalive)
                 let handler = ConnectionHandler(server: self.state, coordinator: self.coordinator)
                 let id = ObjectIdentifier(channel)
                 self.handlers[id] = (handler, channel)
@@ -90,6 +104,17 @@ final class RunningServer {
             }
         }
         return chain
+    }
+
+    /// tcp-keepalive, as Redis's anetKeepAlive: probes after `seconds` idle, then every
+    /// third of it, three times, so a dead peer is found in about twice `seconds`.
+    static func setKeepalive(_ channel: Channel, seconds: Int) {
+        guard seconds > 0, let options = channel.syncOptions else { return }
+        try? options.setOption(.socketOption(.so_keepalive), value: 1)
+        let idle = min(seconds, Int(Int32.max)), interval = max(1, idle / 3)
+        try? options.setOption(ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: TCP_KEEPIDLE)), value: idle)
+        try? options.setOption(ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: TCP_KEEPINTVL)), value: interval)
+        try? options.setOption(ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: TCP_KEEPCNT)), value: 3)
     }
 
     // MARK: housekeeping

@@ -58,7 +58,7 @@ final class LogSink: @unchecked Sendable {
         } else if let f = fopen(path, "a") {
             file = f
         } else {
-            fputs("Can't open the log file: \(path)\n", stderr)
+            fputs("Can't open the log file: \(String(cString: strerror(errno))) (\(path))\n", stderr)
             exit(1)
         }
     }

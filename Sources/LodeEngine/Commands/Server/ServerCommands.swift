@@ -5,26 +5,12 @@ import NIOCore
 import Glibc
 #endif
 
-/// Server introspection and administration: INFO, CONFIG, TIME, SHUTDOWN.
+/// Server introspection and administration: INFO, TIME, SHUTDOWN.
 enum ServerCommands {
     /// Handlers by command name ("config|get" for a subcommand); the metadata
     /// (arity, flags, keys, docs) comes from Redis's own data (LodeCommandSpec).
     static let handlers: [String: CommandHandler] = [
         "info": info,
-        "config|get": configGet,
-        "config|set": configSet,
-        "config|resetstat": { (c: inout CommandContext) throws(CommandError) in
-                c.server.stats = ServerStats()
-                c.server.commandStats.reset()
-                c.store.cache.resetStats()
-                c.out.writeOK()
-            },
-        // Redis's text without REWRITE, which Lode does not have yet.
-        "config|help": { (c: inout CommandContext) throws(CommandError) in
-            c.writeHelp(["GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
-                         "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
-                         "RESETSTAT", "    Reset statistics reported by the INFO command."])
-        },
         "time": time,
         "shutdown": shutdown,
     ]
@@ -116,7 +102,8 @@ enum ServerCommands {
             lines = ["# Memory", "used_memory:\(heap)", "used_memory_human:\(human(heap))",
                      "used_memory_rss:\(rss)", "used_memory_rss_human:\(human(rss))",
                      "used_memory_rss_file:\(ProcessMemory.figures().fileBacked)",
-                     "maxmemory:0", "maxmemory_human:0B", "maxmemory_policy:noeviction", "mem_allocator:libc",
+                     "maxmemory:\(s.config.maxMemory)", "maxmemory_human:\(human(s.config.maxMemory))",
+                     "maxmemory_policy:\(s.config.inertValue("maxmemory-policy"))", "mem_allocator:libc",
                      "cache_used_bytes:\(s.store.cache.usedBytes)", "cache_max_bytes:\(s.store.cache.capacity)",
                      "cache_keys:\(s.store.cache.count)", "cache_eviction_policy:\(s.store.cache.policy.rawValue)",
                      "cache_ghost_keys:\(s.store.cache.ghostCount)",
@@ -171,56 +158,6 @@ enum ServerCommands {
             return ""
         }
         return lines.joined(separator: "\r\n") + "\r\n"
-    }
-
-    // MARK: CONFIG
-
-    static func configGet(_ c: inout CommandContext) throws(CommandError) {
-        var seen = Set<String>()
-        var pairs: [(String, String)] = []
-        for i in 2..<c.args.count {
-            let pattern = c.bytes(i)
-            for o in Configuration.options where !seen.contains(o.name) && globMatch(pattern, Array(o.name.utf8), noCase: true) {
-                seen.insert(o.name)
-                pairs.append((o.name, o.get(c.server.config)))
-            }
-        }
-        c.out.writeMapHeader(pairs.count, c.resp)
-        for (k, v) in pairs {
-            c.out.writeBulk(string: k)
-            c.out.writeBulk(string: v)
-        }
-    }
-
-    static func configSet(_ c: inout CommandContext) throws(CommandError) {
-        guard c.args.count % 2 == 0 else { throw .syntax }  // pairs only, as Redis
-        var updated = c.server.config
-        var names = Set<String>()
-        for i in stride(from: 2, to: c.args.count, by: 2) {
-            let name = c.string(i).lowercased()
-            guard let option = Configuration.optionsByName[name], !names.contains(name) else {
-                if names.contains(name) {
-                    throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - duplicate parameter")
-                }
-                throw CommandError("ERR Unknown option or number of arguments for CONFIG SET - '\(c.cstring(i))'")
-            }
-            names.insert(name)
-            guard option.mutable else {
-                throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - can't set immutable config")
-            }
-            // Only Redis's multi-argument options (bind, save, …) split their value
-            // into words; any other takes it whole, spaces included.
-            var words = [c.string(i + 1)]
-            if Configuration.multiArgumentOptions.contains(name) {
-                words = splitInlineArguments(c.bytes(i + 1))?.map { String(decoding: $0, as: UTF8.self) } ?? words
-                if words.isEmpty { words = [""] }
-            }
-            if let error = option.set(&updated, words) {
-                throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - \(error)")
-            }
-        }
-        c.server.apply(updated)
-        c.out.writeOK()
     }
 
     // MARK: misc
