@@ -168,3 +168,74 @@ def test_client_list_idle_counts_from_the_last_command(lode_module):
         idle.call("PING")
         listed = as_text(c.call("CLIENT", "LIST", "ID", str(idle_id)))
         assert re.search(r" idle=0 ", listed) and re.search(r" age=1 ", listed), listed
+
+
+def test_slowlog_as_redis(lode, redis_ref):
+    """SLOWLOG: entries newest first with id, time, duration, arguments (at most 32, each at
+    most 128 bytes), peer and name; sensitive CONFIG SET values redacted; EXEC itself and
+    SLOWLOG-skipping commands not logged; HELP and errors byte for byte."""
+    def entries(c):
+        return [(e[3], e[5]) for e in c.call("SLOWLOG", "GET", "-1")]
+    with lode.client() as lc, redis_ref.client() as rc:
+        for c in (lc, rc):
+            c.call("CONFIG", "SET", "slowlog-log-slower-than", "0", "slowlog-max-len", "5")
+            c.call("SLOWLOG", "RESET")
+            c.call("CLIENT", "SETNAME", "slow-one")
+            c.call("SADD", "s", *[str(i) for i in range(40)])
+            c.call("SET", "k", "A" * 200)
+            c.call("CONFIG", "SET", "masterauth", "secret")
+            c.call("MULTI"), c.call("INCR", "n"), c.call("EXEC")
+        assert entries(lc) == entries(rc)
+        for args in [("GET", "-2"), ("GET", "x"), ("GET", "1", "2"), ("HELP",), ("NOPE",), ("LEN", "x")]:
+            assert lc.call_raw("SLOWLOG", *args) == rc.call_raw("SLOWLOG", *args), args
+        assert lc.call("SLOWLOG", "LEN") == rc.call("SLOWLOG", "LEN") == 5
+        entry = lc.call("SLOWLOG", "GET", "1")[0]
+        assert len(entry) == 6 and entry[2] >= 0 and entry[4].startswith(b"127.0.0.1:")
+        assert abs(entry[1] - int(time.time())) < 5
+        for c in (lc, rc):
+            c.call("CONFIG", "SET", "slowlog-log-slower-than", "-1")
+            c.call("SLOWLOG", "RESET")
+            c.call("SET", "k", "v")
+        assert lc.call("SLOWLOG", "LEN") == rc.call("SLOWLOG", "LEN") == 0
+
+
+def test_latency_monitor_and_histograms_as_redis(lode, redis_ref):
+    with lode.client() as lc, redis_ref.client() as rc:
+        for args in [("HELP",), ("DOCTOR",), ("GRAPH", "command"), ("HISTORY", "command"), ("LATEST",),
+                     ("RESET",), ("NOPE",), ("HISTOGRAM", "nosuchcommand")]:
+            assert lc.call_raw("LATENCY", *args) == rc.call_raw("LATENCY", *args), args
+        for c in (lc, rc):
+            c.call("CONFIG", "SET", "latency-monitor-threshold", "1")
+            c.call("CONFIG", "RESETSTAT")   # forgets the per-command histograms too
+            c.call("EVAL", "local t = 0 for i = 1, 20000000 do t = t + i end return t", "0")  # a slow command
+            c.call("SET", "x", "1"), c.call("SET", "x", "2"), c.call("GET", "x")
+        for c in (lc, rc):
+            latest = c.call("LATENCY", "LATEST")
+            assert [e[0] for e in latest] == [b"command"] and latest[0][2] >= 1 and latest[0][3] >= latest[0][2]
+            history = c.call("LATENCY", "HISTORY", "command")
+            assert len(history) == 1 and history[0][0] == latest[0][1]
+            graph = as_text(c.call("LATENCY", "GRAPH", "command"))
+            assert graph.startswith("command - high ") and "\n" + "-" * 80 + "\n" in graph
+            histogram = c.call("LATENCY", "HISTOGRAM", "set", "get")
+            histogram = dict(zip(histogram[::2], histogram[1::2])) if isinstance(histogram, list) else histogram
+            assert sorted(histogram) == [b"get", b"set"]
+            fields = histogram[b"set"]
+            fields = dict(zip(fields[::2], fields[1::2])) if isinstance(fields, list) else fields
+            assert fields[b"calls"] == 2
+            buckets = fields[b"histogram_usec"]
+            counts = buckets[1::2] if isinstance(buckets, list) else list(buckets.values())
+            assert counts == sorted(counts) and counts[-1] == 2
+            stats = info_dict(c.call("INFO", "latencystats"))
+            assert re.fullmatch(r"p50=\d+\.\d{3},p99=\d+\.\d{3},p99\.9=\d+\.\d{3}", stats["latency_percentiles_usec_set"])
+            assert c.call("LATENCY", "RESET", "command", "nosuch") == 1
+            assert "# Latencystats" not in as_text(c.call("INFO"))
+            c.call("CONFIG", "SET", "latency-monitor-threshold", "0")
+
+
+def test_client_list_counts_the_query_buffer_as_redis(lode_module):
+    with lode_module.client() as c:
+        line = as_text(c.call("CLIENT", "INFO"))
+        assert " qbuf=26 " in line and " argv-mem=10 " in line, line   # "*2\r\n$6\r\nclient\r\n$4\r\ninfo\r\n"
+        c.call("MULTI"), c.call("SET", "a", "bb")
+        assert c.call("CLIENT", "INFO") == b"QUEUED"
+        c.call("DISCARD")

@@ -47,7 +47,14 @@ package final class ClientSession {
     package func receive(_ args: [ByteBuffer]) {
         guard client.connection.acceptsCommands else { return }
         client.lastInteraction = currentTimeMillis()  // CLIENT LIST idle=, as Redis's lastinteraction
+        client.argumentBytes = args.reduce(0) { $0 + $1.readableBytes }
         execute(args, retry: false)
+        client.argumentBytes = 0
+    }
+
+    /// The network layer's input buffer holds `bytes` for this client (CLIENT LIST qbuf).
+    package func noteQueryBuffer(_ bytes: Int) {
+        client.queryBufferBytes = bytes
     }
 
     /// A request broke the protocol: Redis replies with the error and closes.
@@ -243,7 +250,20 @@ package final class ClientSession {
             out.writeError(error.text)
         }
         let failed = out.writerIndex > start && out.getInteger(at: start, as: UInt8.self) == UInt8(ascii: "-")
-        server.commandStats.called(ctx.command.fullName, microseconds: monotonicMicros() - began, failed: failed)
+        let duration = monotonicMicros() - began
+        server.commandStats.called(ctx.command.fullName, microseconds: duration, failed: failed,
+                                   trackLatency: server.config.latencyTracking)
+        if server.config.latencyMonitorThreshold > 0 {
+            server.latency.addSampleIfNeeded(ctx.command.flags.contains(.fast) ? "fast-command" : "command",
+                                             milliseconds: duration / 1000, threshold: server.config.latencyMonitorThreshold)
+        }
+        // A command that blocked is logged when it is served, with that run's time (as Redis).
+        let threshold = server.config.slowlogLogSlowerThan
+        if threshold >= 0 && duration >= threshold && !ctx.command.flags.contains(.skipSlowlog)
+            && client.connection.blockedCommand == nil {
+            server.slowlog.record(SlowLog.redacted(ctx.args), microseconds: duration, peer: client.address,
+                                  clientName: client.name, maxLength: server.config.slowlogMaxLen)
+        }
         if !server.monitors.isEmpty && !ctx.isBlockedRetry && ctx.command.flags.isDisjoint(with: [.skipMonitor, .admin]) {
             server.feedMonitors(client, db: client.db, ctx.args)
         }

@@ -29,6 +29,10 @@ public final class ClientState {
     var replies = ReplyMode.on
     /// Reply bytes not yet written to the socket, as last measured (CLIENT LIST omem).
     var outputBytes = 0
+    /// Input bytes buffered for this client, the request being run included (CLIENT LIST qbuf).
+    var queryBufferBytes = 0
+    /// Bytes of the arguments of the request being run (CLIENT LIST argv-mem).
+    var argumentBytes = 0
     /// Since when (ms) the client is over its class's soft output limit.
     var overSoftLimitSince: Int64?
 

@@ -22,14 +22,14 @@ extension Configuration {
 
     /// Redis parameters Lode acts on.
     private static let implementedOptions: [ConfigOption] = [
-        ConfigOption(name: "bind", spec: spec("bind"), mutable: false, get: { $0.bind.joined(separator: " ") }) { c, args in
+        ConfigOption(name: "bind", spec: spec("bind"), mutable: true, get: { $0.bind.joined(separator: " ") }) { c, args in
             guard args.count <= 16 else { return "Too many bind addresses specified." }
             let addresses = args.filter { !$0.isEmpty }
             guard !addresses.isEmpty else { return "Lode listens on TCP only: bind needs at least one address" }
             c.bind = addresses
             return nil
         },
-        redisInt("port", fixed: true, \.port),
+        redisInt("port", \.port),
         redisBool("protected-mode", \.protectedMode),
         redisInt("tcp-backlog", \.tcpBacklog),
         redisInt("timeout", \.timeout),
@@ -83,6 +83,7 @@ extension Configuration {
         redisInt("slowlog-log-slower-than", \.slowlogLogSlowerThan),
         redisInt("slowlog-max-len", \.slowlogMaxLen),
         redisInt("latency-monitor-threshold", \.latencyMonitorThreshold),
+        redisBool("latency-tracking", \.latencyTracking),
         // Every acknowledged write is in Lode's commit log and LMDB whatever this
         // says: "no" is accepted (redis.conf files carry it) and changes nothing.
         redis("appendonly", get: { _ in "yes" }),

@@ -50,6 +50,7 @@ public struct Configuration: Sendable {
     public var slowlogLogSlowerThan = 10000
     public var slowlogMaxLen = 128
     public var latencyMonitorThreshold = 0
+    public var latencyTracking = true
     /// The values of the Redis parameters Lode accepts without acting on them, by
     /// name, as CONFIG GET prints them; a parameter not here has its default.
     /// Lode has no snapshots yet, so its schedule starts empty rather than at Redis's default.

@@ -173,6 +173,12 @@ struct CommandContext {
 
 extension CommandContext {
     /// Redis's addReplyHelp: a header naming the command, the lines, then HELP.
+    /// Redis's addReplySubcommandSyntaxError.
+    var subcommandSyntaxError: CommandError {
+        CommandError("ERR unknown subcommand or wrong number of arguments for '\(cstring(1).prefix(128))'. "
+            + "Try \(string(0).uppercased()) HELP.")
+    }
+
     func writeHelp(_ lines: [String]) {
         out.writeArrayHeader(lines.count + 3)
         out.writeSimpleString("\(String(buffer: args[0]).uppercased()) <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")

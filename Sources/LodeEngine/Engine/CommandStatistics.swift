@@ -19,6 +19,8 @@ struct CommandCounters {
     var microseconds = 0
     var rejected = 0
     var failed = 0
+    /// Durations for INFO latencystats and LATENCY HISTOGRAM (when latency-tracking is on).
+    var latency = LatencyHistogram()
 }
 
 struct CommandStatistics {
@@ -30,10 +32,28 @@ struct CommandStatistics {
 
     static let maxErrorCodes = 128
 
-    mutating func called(_ name: String, microseconds: Int, failed: Bool) {
-        commands[name, default: CommandCounters()].calls += 1
-        commands[name]!.microseconds += microseconds
-        if failed { commands[name]!.failed += 1 }
+    mutating func called(_ name: String, microseconds: Int, failed: Bool, trackLatency: Bool) {
+        Self.count(&commands[name, default: CommandCounters()], microseconds, failed, trackLatency)
+    }
+
+    /// One lookup of the entry, updated in place.
+    private static func count(_ c: inout CommandCounters, _ microseconds: Int, _ failed: Bool, _ trackLatency: Bool) {
+        c.calls += 1
+        c.microseconds += microseconds
+        if failed { c.failed += 1 }
+        if trackLatency { c.latency.record(nanoseconds: microseconds * 1000) }
+    }
+
+    /// INFO latencystats: each command's percentiles in microseconds, as Redis prints them.
+    func latencyLines(percentiles: [Double]) -> [String] {
+        commands.keys.sorted().compactMap { name in
+            let histogram = commands[name]!.latency
+            guard histogram.total > 0 else { return nil }
+            let values = percentiles.map { p in
+                "p\(LatencyHistogram.label(p))=\(String(format3decimals: Double(histogram.value(atPercentile: p)) / 1000))"
+            }
+            return "latency_percentiles_usec_\(name):" + values.joined(separator: ",")
+        }
     }
 
     mutating func rejected(_ name: String) {
@@ -67,6 +87,13 @@ struct CommandStatistics {
 }
 
 extension String {
+    /// Three decimals, as "%.3f".
+    init(format3decimals v: Double) {
+        let thousandths = Int((v * 1000).rounded())
+        let fraction = String(thousandths % 1000)
+        self = "\(thousandths / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+
     /// Two decimals, as Redis's "%.2f".
     init(format2 v: Double) {
         let hundredths = Int((v * 100).rounded())

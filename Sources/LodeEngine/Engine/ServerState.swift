@@ -46,6 +46,10 @@ package final class ServerState {
     package var shutdownRequested: (() -> Void)?
     /// Called after CONFIG SET changed a setting that lives outside this object.
     package var onConfigChange: ((Configuration) -> Void)?
+    var slowlog = SlowLog()
+    var latency = LatencyMonitor()
+    /// Why the listeners could not move to these addresses now (nil: they can).
+    package var listenerCheck: ((_ bind: [String], _ port: Int) -> String?)?
     let configFile: String?
 
     package init(config: Configuration, store: Store, logger: Logger, configFile: String?) {
@@ -227,6 +231,7 @@ extension ServerState {
     func apply(_ updated: Configuration) {
         let old = config
         config = updated
+        if old.port != updated.port || old.bind != updated.bind { onConfigChange?(updated) }
         if old.cacheBudget != updated.cacheBudget { store.cache.setCapacity(updated.cacheBudget) }
         if old.cacheEvictionPolicy != updated.cacheEvictionPolicy { store.setCachePolicy(updated.cacheEvictionPolicy) }
         if old.appendFsync != updated.appendFsync || old.logLevel != updated.logLevel || old.hz != updated.hz { onConfigChange?(updated) }

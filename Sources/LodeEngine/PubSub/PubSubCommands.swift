@@ -94,7 +94,7 @@ enum PubSubCommands {
 
     static func channels(_ c: inout CommandContext, shard: Bool) throws(CommandError) {
         if c.args.count > 3 {
-            throw CommandError("ERR unknown subcommand or wrong number of arguments for '\(c.cstring(1).prefix(128))'. Try PUBSUB HELP.")
+            throw c.subcommandSyntaxError
         }
         var names = c.server.pubsub.activeChannels(shard: shard)
         if c.args.count == 3 {

@@ -37,11 +37,6 @@ enum FunctionCommands {
         }
     }
 
-    static func subcommandSyntax(_ c: CommandContext) -> CommandError {
-        CommandError("ERR unknown subcommand or wrong number of arguments for '\(c.cstring(1).prefix(128))'. "
-            + "Try \(c.string(0).uppercased()) HELP.")
-    }
-
     static func fcall(_ c: inout CommandContext, readOnly: Bool) throws(CommandError) {
         if !c.server.monitors.isEmpty { c.server.feedMonitors(c.client, db: c.client.db, c.args) }
         let runner = c.server.scripts
@@ -75,7 +70,7 @@ enum FunctionCommands {
     }
 
     static func flush(_ c: inout CommandContext) throws(CommandError) {
-        if c.args.count > 3 { throw subcommandSyntax(c) }
+        if c.args.count > 3 { throw c.subcommandSyntaxError }
         guard c.args.count == 2 || c.argIs(2, "sync") || c.argIs(2, "async") else {
             throw CommandError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
         }
@@ -85,7 +80,7 @@ enum FunctionCommands {
     }
 
     static func restore(_ c: inout CommandContext) throws(CommandError) {
-        if c.args.count > 4 { throw subcommandSyntax(c) }
+        if c.args.count > 4 { throw c.subcommandSyntaxError }
         var policy = FunctionLibraries.RestorePolicy.append
         if c.args.count == 4 {
             if c.argIs(3, "append") {

@@ -82,6 +82,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// accepting (blocked: the rest waits in the processor's buffer; closing).
     private func decode(_ input: ByteBuffer) {
         guard let session, let processor, !closing else { return }
+        // As Redis's querybuf, the requests of this read count until all of them ran.
+        session.noteQueryBuffer(processor.unprocessedBytes + input.readableBytes)
+        defer { session.noteQueryBuffer(processor.unprocessedBytes) }
         do {
             try processor.process(buffer: input) { args in session.receive(args) }
         } catch let error as RESPProtocolError {

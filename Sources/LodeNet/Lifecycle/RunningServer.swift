@@ -18,6 +18,9 @@ final class RunningServer {
     let stopPromise: EventLoopPromise<Void>
     private var handlers: [ObjectIdentifier: (ConnectionHandler, Channel)] = [:]
     private var listeners: [Channel] = []
+    /// The addresses the listeners are bound to (CONFIG SET bind moves them).
+    private lazy var listenersBind = state.config.bind
+    private lazy var listenersPort = state.config.port
     private var expiryTask: RepeatedTask?
     private var checkpointTask: RepeatedTask?
     private var unmapTask: RepeatedTask?
@@ -50,6 +53,7 @@ final class RunningServer {
         let stop = stopPromise
         state.shutdownRequested = { stop.succeed() }
         state.onConfigChange = { [weak self] updated in self?.configChanged(updated) }
+        state.listenerCheck = { [weak self] bind, port in self?.listenerCheck(bind: bind, port: port) }
         state.onBroadcastPending = { [weak self] in self?.coordinator.scheduleEndOfTurn() }
         scheduleHousekeeping()
     }
@@ -73,6 +77,32 @@ final class RunningServer {
 
     /// Binds every `bind` address ("-addr" ones are optional, as in redis.conf).
     func bind() -> EventLoopFuture<Void> {
+        openListeners(bind: state.config.bind, port: state.config.port).map { [weak self] channels in
+            guard let self else { return }
+            self.listeners = channels
+            self.state.boundPort = channels.first?.localAddress?.port ?? self.state.config.port
+        }
+    }
+
+    /// CONFIG SET port/bind: the new listeners open first, then the old ones close
+    /// (connected clients stay). The caller checked the addresses can be bound.
+    private func rebind(_ config: Configuration) {
+        openListeners(bind: config.bind, port: config.port).whenComplete { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .success(let channels):
+                let old = self.listeners
+                self.listeners = channels
+                self.state.boundPort = channels.first?.localAddress?.port ?? config.port
+                for channel in old { channel.close(promise: nil) }
+                self.state.logger.notice("Listening on \(config.bind.joined(separator: " ")) port \(self.state.boundPort)")
+            case .failure(let error):
+                self.state.logger.warning("\(error)")
+            }
+        }
+    }
+
+    private func openListeners(bind addresses: [String], port: Int) -> EventLoopFuture<[Channel]> {
         let config = state.config
         let bootstrap = ServerBootstrap(group: loop)
             .serverChannelOption(.backlog, value: Int32(config.tcpBacklog))
@@ -88,22 +118,31 @@ final class RunningServer {
                 channel.closeFuture.whenComplete { [weak self] _ in self?.handlers.removeValue(forKey: id) }
                 return channel.pipeline.addHandler(handler)
             }
-        var chain = loop.makeSucceededVoidFuture()
-        for address in config.bind {
+        var chain = loop.makeSucceededFuture([Channel]())
+        for address in addresses {
             let optional = address.hasPrefix("-")
             let host = optional ? String(address.dropFirst()) : address
-            chain = chain.flatMap {
-                bootstrap.bind(host: host, port: config.port).map { [weak self] channel in
-                    self?.listeners.append(channel)
-                    if self?.listeners.count == 1 { self?.state.boundPort = channel.localAddress?.port ?? config.port }
-                }.flatMapError { error in
-                    if optional { return self.loop.makeSucceededVoidFuture() }
-                    let message = "Warning: Could not create server TCP listening socket \(host):\(config.port): \(error)"
+            chain = chain.flatMap { opened in
+                bootstrap.bind(host: host == "*" ? "0.0.0.0" : host, port: port).map { opened + [$0] }.flatMapError { error in
+                    if optional { return self.loop.makeSucceededFuture(opened) }
+                    for channel in opened { channel.close(promise: nil) }
+                    let message = "Warning: Could not create server TCP listening socket \(host):\(port): \(error)"
                     return self.loop.makeFailedFuture(LodeService.StartupError(description: message))
                 }
             }
         }
         return chain
+    }
+
+    /// Whether CONFIG SET may move the listeners: every address must be bindable now.
+    private func listenerCheck(bind addresses: [String], port: Int) -> String? {
+        guard port != 0 else { return "port 0 (a free port) is for start-up only" }
+        for address in addresses where !address.hasPrefix("-") {
+            if let reason = ProcessSupervision.checkPortFree(host: address, port: port), port != state.boundPort {
+                return "\(address):\(port): \(reason)"
+            }
+        }
+        return nil
     }
 
     /// tcp-keepalive, as Redis's anetKeepAlive: probes after `seconds` idle, then every
@@ -157,6 +196,10 @@ final class RunningServer {
     }
 
     private func configChanged(_ updated: Configuration) {
+        if updated.port != listenersPort || updated.bind != listenersBind {
+            (listenersPort, listenersBind) = (updated.port, updated.bind)
+            rebind(updated)
+        }
         store.logging = updated.appendFsync == .always
         syncer.setPolicy(updated.appendFsync)
         state.logger.logLevel = updated.swiftLogLevel

@@ -149,9 +149,24 @@ enum ConnectionCommands {
         return "id=\(client.id) addr=\(client.address) laddr=\(client.localAddress) fd=0 name=\(client.name) "
             + "age=\((now - client.createdAt) / 1000) idle=\((now - client.lastInteraction) / 1000) "
             + "flags=\(flags(client)) db=\(client.db) sub=\(subs.channels.count) psub=\(subs.patterns.count) "
-            + "ssub=\(subs.shardChannels.count) multi=\(multi) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
-            + "obl=0 oll=0 omem=\(client.outputBytes) tot-mem=0 events=r cmd=\(client.lastCommand) user=default "
+            + "ssub=\(subs.shardChannels.count) multi=\(multi) qbuf=\(client.queryBufferBytes) qbuf-free=0 "
+            + "argv-mem=\(client.argumentBytes) multi-mem=\(multiMemory(client)) rbs=0 rbp=0 obl=0 oll=0 "
+            + "omem=\(client.outputBytes) tot-mem=\(totalMemory(client)) events=r cmd=\(client.lastCommand) user=default "
             + "redir=\(client.tracking.on ? client.tracking.redirect : -1) resp=\(client.resp.rawValue)\n"
+    }
+
+    /// Bytes of the commands queued in MULTI (CLIENT LIST multi-mem).
+    static func multiMemory(_ client: ClientState) -> Int {
+        guard case .open(.transaction(let t)) = client.connection.phase else { return 0 }
+        return t.queued.reduce(0) { total, args in total + args.reduce(0) { $0 + $1.readableBytes } }
+    }
+
+    /// What the client holds in this process: its buffers, arguments, queued commands,
+    /// subscriptions and a fixed base for its state (CLIENT LIST tot-mem).
+    static func totalMemory(_ client: ClientState) -> Int {
+        let subscriptions = client.subscriptions
+        let names = subscriptions.channels.count + subscriptions.patterns.count + subscriptions.shardChannels.count
+        return 1024 + client.queryBufferBytes + client.argumentBytes + multiMemory(client) + client.outputBytes + names * 64
     }
 
     /// CLIENT LIST's flags, in Redis's order (N when none).

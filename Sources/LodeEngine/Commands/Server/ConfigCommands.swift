@@ -80,6 +80,7 @@ enum ConfigCommands {
                 throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(option.name)') - \(error)")
             }
         }
+        try checkApplicable(updated, chosen.map(\.option), c)
         c.server.apply(updated)
         for (option, value) in chosen {
             let shown = option.flags.contains(.sensitive) ? "(redacted)" : value
@@ -88,14 +89,31 @@ enum ConfigCommands {
         c.out.writeOK()
     }
 
-    /// Why CONFIG SET may not change `option` now: immutable in Redis, protected
-    /// (enable-protected-configs), or fixed in Lode once the server runs.
+    /// Why CONFIG SET may not change `option` at all: immutable in Redis, or protected
+    /// (enable-protected-configs).
     static func refusal(_ option: ConfigOption, _ c: CommandContext) -> String? {
         if option.flags.contains(.immutable) { return "can't set immutable config" }
         if option.flags.contains(.protected) && !allowsProtectedAction(c.server.config.enableProtectedConfigs, c.client) {
             return "can't set protected config"
         }
-        return option.mutable ? nil : "can't set immutable config"
+        return nil
+    }
+
+    /// Redis's apply step, after every value was accepted: an option Lode fixes at
+    /// start-up may only be set to what it is, and moved listeners must be bindable.
+    /// Throwing leaves the configuration as it was (all or nothing).
+    static func checkApplicable(_ updated: Configuration, _ options: [ConfigOption], _ c: CommandContext) throws(CommandError) {
+        let current = c.server.config
+        for option in options where !option.mutable && option.get(updated) != option.get(current) {
+            throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(option.name)') - can't set immutable config")
+        }
+        guard updated.port != current.port || updated.bind != current.bind else { return }
+        if let reason = c.server.listenerCheck?(updated.bind, updated.port) {
+            c.server.logger.warning("CONFIG SET could not listen on \(reason)")
+            let (name, text) = updated.port != current.port
+                ? ("port", "Unable to listen on this port. Check server logs.") : ("bind", "Failed to bind to specified addresses.")
+            throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - \(text)")
+        }
     }
 
     /// Redis's allowProtectedAction: "yes", or "local" for a client on the loopback.

@@ -35,10 +35,10 @@ enum ServerCommands {
     }
 
     static func info(_ c: inout CommandContext) throws(CommandError) {
-        // Redis's sections in its order; "default" leaves out commandstats.
+        // Redis's sections in its order; "default" leaves out commandstats and latencystats.
         let all = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats",
-                   "errorstats", "cluster", "keyspace"]
-        let defaults = all.filter { $0 != "commandstats" }
+                   "errorstats", "latencystats", "cluster", "keyspace"]
+        let defaults = all.filter { $0 != "commandstats" && $0 != "latencystats" }
         var wanted = Set<String>()
         if c.args.count == 1 {
             wanted = Set(defaults)
@@ -140,6 +140,9 @@ enum ServerCommands {
             lines = ["# Commandstats"] + s.commandStats.commandLines
         case "errorstats":
             lines = ["# Errorstats"] + s.commandStats.errorLines
+        case "latencystats":
+            let percentiles = s.config.inertValue("latency-tracking-info-percentiles").split(separator: " ").compactMap { Double($0) }
+            lines = ["# Latencystats"] + s.commandStats.latencyLines(percentiles: percentiles)
         case "cluster":
             lines = ["# Cluster", "cluster_enabled:0"]
         case "cpu":
