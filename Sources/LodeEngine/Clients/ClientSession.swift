@@ -27,6 +27,10 @@ package final class ClientSession {
     package private(set) var rollbackMark: Int?
     package private(set) var commandsSinceMark = 0
     private var blockTimeout: Scheduled<Void>?
+    /// The command waiting for CLIENT PAUSE to end.
+    var postponedArgs: [ByteBuffer]? {
+        didSet { client.isPostponed = postponedArgs != nil }
+    }
     private let table = CommandTable.standard
 
     init(client: ClientState, server: ServerState, loop: EventLoop) {
@@ -92,7 +96,7 @@ package final class ClientSession {
     /// tracking table's limit first; after the command, its reply dropped under
     /// CLIENT REPLY OFF/SKIP, the invalidations that concern this client (so
     /// they follow its reply), then the clients blocked on keys it filled.
-    private func execute(_ args: [ByteBuffer], retry: Bool) {
+    func execute(_ args: [ByteBuffer], retry: Bool) {
         let outer = server.currentClient
         server.currentClient = client
         if server.tracking.trackingClients > 0 { server.limitTrackingTable() }
@@ -154,6 +158,10 @@ package final class ClientSession {
         }
         if server.scripts.isBusy && !command.flags.contains(.allowBusy) {
             return refuse(Array(server.scripts.busyError.utf8), args)
+        }
+        // After the checks that answer at once (arity, auth, ...), as Redis's processCommand.
+        if server.pause.kind != .off && server.mustPostpone(command, args, client, now: currentTimeMillis()) {
+            return postpone(args)
         }
         if inTransaction && !Self.runsInsideMulti.contains(command.fullName) {
             client.connection.queue(args)
@@ -365,6 +373,14 @@ package final class ClientSession {
         case .stayBlocked, .ignore:
             break
         }
+    }
+
+    /// CLIENT UNBLOCK: the blocked command answers as if it timed out, or with -UNBLOCKED.
+    func unblock(withError: Bool) {
+        guard client.connection.served() == .unregisterAndResume else { return }
+        if withError { out.writeError("UNBLOCKED client unblocked via CLIENT UNBLOCK") } else { out.writeNullArray(client.resp) }
+        leaveWaitLists()
+        resume()
     }
 
     private func timeoutFired(_ generation: Int) {

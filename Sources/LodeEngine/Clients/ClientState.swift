@@ -23,6 +23,10 @@ public final class ClientState {
     var subscriptions = Subscriptions()
     /// In MONITOR mode: every command run is sent to it.
     var isMonitor = false
+    /// Its command waits for CLIENT PAUSE to end (CLIENT LIST shows it blocked).
+    var isPostponed = false
+    /// CLIENT NO-EVICT (Lode never evicts clients; CLIENT LIST shows the flag).
+    var noEvict = false
     /// CLIENT TRACKING: client-side caching settings.
     var tracking = TrackingState()
     /// CLIENT REPLY: replies are dropped while off, or for the next command after SKIP.

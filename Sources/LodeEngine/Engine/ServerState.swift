@@ -59,6 +59,7 @@ package final class ServerState {
         self.configFile = configFile
         runID = (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
         store.onKeyExpired = { [unowned self] db, key in
+            self.stats.expiredKeys += 1  // lazy and active expiry alike, as Redis's expired_keys
             self.notifyKeyspaceEvent(.expired, "expired", key: key, db: self.store.logical(db))
             self.keyModified(db, key, byExpiry: true)
         }
@@ -80,7 +81,8 @@ package final class ServerState {
     }
 
     /// Clients waiting in a blocking command.
-    var blockedCount: Int { blocking.count }
+    var blockedCount: Int { blocking.count + pause.postponed.count }
+    var pause = ClientPause()
     let blocking = BlockingRegistry()
     let watches = WatchRegistry()
     let pubsub = PubSubRegistry()

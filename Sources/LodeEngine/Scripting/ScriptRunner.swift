@@ -30,6 +30,21 @@ final class ScriptRunner: LuaHost {
         let flags: ScriptFlags
     }
 
+    /// Whether EVAL/EVALSHA/FCALL `args` runs a script declared `no-writes` (Redis's
+    /// evalGetCommandFlags / fcallGetCommandFlags); an unknown one counts as writing.
+    func declaresNoWrites(_ command: String, _ args: [ByteBuffer]) -> Bool {
+        guard args.count > 1 else { return false }
+        switch command {
+        case "eval":
+            let flags = (try? ScriptFlags.parseShebang(Array(args[1].readableBytesView)).0) ?? .evalCompat
+            return flags.contains(.noWrites)
+        case "evalsha":
+            return scripts[String(buffer: args[1]).lowercased()]?.flags.contains(.noWrites) ?? false
+        default:
+            return functions.current.functions[String(buffer: args[1]).lowercased()]?.flags.contains(.noWrites) ?? false
+        }
+    }
+
     /// A script in progress: who called it, what it may do, what it did.
     final class ActiveScript {
         let caller: ClientSession

@@ -181,12 +181,10 @@ final class RunningServer {
         expiryTask = loop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] _ in
             guard let self else { return }
             self.state.cron()
+            guard !self.store.expiryPaused else { return }  // CLIENT PAUSE: no active expiry
             do {
                 let n = try self.store.expireDue(now: currentTimeMillis(), limit: 500)
-                if n > 0 {
-                    self.state.stats.expiredKeys += n
-                    self.coordinator.scheduleEndOfTurn()
-                }
+                if n > 0 { self.coordinator.scheduleEndOfTurn() }
                 if try self.store.sweepGarbage(limit: 2000) > 0 { self.coordinator.scheduleEndOfTurn() }
             } catch {
                 self.state.logger.warning("active expiry failed: \(error)")

@@ -31,6 +31,8 @@ public final class Store {
     /// Told of every key deleted because its time came (lazily on access or by
     /// active expiry): WATCH and keyspace notifications hear of expiries here.
     public var onKeyExpired: ((UInt8, ByteBuffer) -> Void)?
+    /// CLIENT PAUSE: an expired key reads as missing but is not deleted (nor counted).
+    public var expiryPaused = false
     /// Told of every key that did not exist before a put (keyspace "new" events).
     public var onKeyAdded: ((UInt8, ByteBuffer) -> Void)?
     public let databases: Int
@@ -412,6 +414,7 @@ public final class Store {
             if !r.isExpired(now: now) { cache.put(db: db, key: key, r) }
         }
         if let r = record, r.isExpired(now: now) {
+            if expiryPaused { return nil }
             try delete(db: db, key: key)
             onKeyExpired?(db, key)
             return nil

@@ -1,12 +1,54 @@
 import LodeRESP
 import NIOCore
 
-/// CLIENT KILL and CLIENT HELP, as Redis 7.0's clientCommand.
+/// CLIENT KILL, PAUSE, UNPAUSE, UNBLOCK, NO-EVICT and HELP, as Redis 7.0's clientCommand.
 enum ClientAdminCommands {
     static let handlers: [String: CommandHandler] = [
         "client|kill": kill,
         "client|help": { (c: inout CommandContext) throws(CommandError) in c.writeHelp(help) },
+        "client|pause": pause,
+        "client|unpause": { (c: inout CommandContext) throws(CommandError) in
+            c.server.unpauseClients()
+            c.out.writeOK()
+        },
+        "client|unblock": unblock,
+        "client|no-evict": { (c: inout CommandContext) throws(CommandError) in
+            if c.argIs(2, "on") { c.client.noEvict = true } else if c.argIs(2, "off") { c.client.noEvict = false } else { throw .syntax }
+            c.out.writeOK()
+        },
     ]
+
+    /// CLIENT PAUSE <timeout> [WRITE|ALL]; the pause starts after the running EXEC or script.
+    static func pause(_ c: inout CommandContext) throws(CommandError) {
+        var kind = ClientPause.Kind.all
+        if c.args.count == 4 {
+            if c.argIs(3, "write") { kind = .write } else if !c.argIs(3, "all") {
+                throw CommandError("ERR CLIENT PAUSE mode must be WRITE or ALL")
+            }
+        }
+        let timeout = try c.integer(2, or: CommandError("ERR timeout is not an integer or out of range"))
+        guard timeout >= 0 else { throw CommandError("ERR timeout is negative") }
+        let (end, overflow) = c.now.addingReportingOverflow(Int64(timeout))
+        c.server.pauseClients(kind, until: overflow ? .max : end, loop: c.session.loop)
+        c.out.writeOK()
+    }
+
+    /// CLIENT UNBLOCK <id> [TIMEOUT|ERROR]: a client blocked in BLPOP & co. gets its
+    /// timeout reply or -UNBLOCKED; 1 if it was blocked, else 0.
+    static func unblock(_ c: inout CommandContext) throws(CommandError) {
+        var error = false
+        if c.args.count == 4 {
+            if c.argIs(3, "error") { error = true } else if !c.argIs(3, "timeout") {
+                throw CommandError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+            }
+        }
+        let id = try c.integer(2)
+        guard let session = c.server.sessions[id], session.client.connection.isBlocked else {
+            return c.out.writeIntegerReply(0)
+        }
+        session.unblock(withError: error)
+        c.out.writeIntegerReply(1)
+    }
 
     /// CLIENT KILL <ip:port> (may kill the caller; OK or "No such client"), or
     /// CLIENT KILL <filter> <value> ... (the number killed; SKIPME yes by default).

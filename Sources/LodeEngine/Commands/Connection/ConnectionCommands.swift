@@ -174,12 +174,13 @@ enum ConnectionCommands {
         var f = client.isMonitor ? "O" : ""
         if client.subscriptions.isSubscribed { f += "P" }
         if client.connection.inTransaction { f += "x" }
-        if client.connection.isBlocked { f += "b" }
+        if client.connection.isBlocked || client.isPostponed { f += "b" }
         if client.tracking.on { f += "t" }
         if client.tracking.brokenRedirect { f += "R" }
         if client.tracking.bcast { f += "B" }
         if client.watch.dirty { f += "d" }
         if client.connection.isClosing { f += "c" }
+        if client.noEvict { f += "e" }
         return f.isEmpty ? "N" : f
     }
 
