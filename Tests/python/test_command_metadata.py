@@ -479,6 +479,22 @@ def test_command_list_filterby_pattern(lode_module, redis_ref, lode_names):
             assert c.call_raw(*cmd) == ref.call_raw(*cmd), cmd
 
 
+def test_command_list_filterby_aclcat_and_module(lode_module, redis_ref, lode_names):
+    """ACLCAT gives the commands of a category: Redis's list restricted to the commands Lode has."""
+    categories = [c.decode() for c in redis_ref.client().call("ACL", "CAT")] + ["non_existing_category"]
+    with lode_module.client() as c, redis_ref.client() as ref:
+        for category in categories:
+            got = sorted(n.decode() for n in c.call("COMMAND", "LIST", "FILTERBY", "ACLCAT", category))
+            expected = sorted(n.decode() for n in ref.call("COMMAND", "LIST", "FILTERBY", "ACLCAT", category)
+                              if n.decode() in lode_names)
+            assert got == expected, category
+        for cmd in [("COMMAND", "LIST", "FILTERBY", "MODULE", "nosuch"), ("COMMAND", "LIST", "FILTERBY", "BOGUS", "x"),
+                    ("COMMAND", "LIST", "FILTERBY", "ACLCAT"), ("COMMAND", "GETKEYSANDFLAGS", "set", "k1", "v1"),
+                    ("COMMAND", "GETKEYSANDFLAGS", "set", "k1", "v1", "GET"), ("COMMAND", "GETKEYSANDFLAGS", "mset", "a", "1"),
+                    ("COMMAND", "GETKEYSANDFLAGS", "LMOVE", "k1", "k2", "left", "right")]:
+            assert c.call_raw(*cmd) == ref.call_raw(*cmd), cmd
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_unknown_names_in_command_info_and_docs(lode_module, redis_ref, protocol):
     null = b"$-1\r\n" if protocol == 2 else b"_\r\n"  # addReplyNull: $-1, not *-1

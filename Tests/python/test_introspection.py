@@ -239,3 +239,15 @@ def test_client_list_counts_the_query_buffer_as_redis(lode_module):
         c.call("MULTI"), c.call("SET", "a", "bb")
         assert c.call("CLIENT", "INFO") == b"QUEUED"
         c.call("DISCARD")
+
+
+def test_type_ttl_exists_leave_the_access_time_touch_updates_it(lode_module):
+    """Redis's LOOKUP_NOTOUCH: OBJECT IDLETIME keeps growing through TYPE, TTL, PTTL and
+    EXISTS, and TOUCH (or a read) resets it."""
+    with lode_module.client() as c:
+        c.call("SET", "idle:k", "v")
+        time.sleep(2.1)
+        c.call("TYPE", "idle:k"), c.call("TTL", "idle:k"), c.call("PTTL", "idle:k"), c.call("EXISTS", "idle:k")
+        assert c.call("OBJECT", "IDLETIME", "idle:k") >= 2
+        assert c.call("TOUCH", "idle:k", "idle:none") == 1
+        assert c.call("OBJECT", "IDLETIME", "idle:k") < 2

@@ -111,9 +111,9 @@ struct CommandContext {
 
     /// The live record under `key`. Read-only commands count keyspace hits and
     /// misses, as Redis's lookupKeyRead does.
-    func lookup(_ key: ByteBuffer) throws(CommandError) -> Record? {
+    func lookup(_ key: ByteBuffer, touch: Bool = true) throws(CommandError) -> Record? {
         let r: Record?
-        do { r = try store.get(db: db, key: key, now: now) } catch { throw storeFailure(error) }
+        do { r = try store.get(db: db, key: key, now: now, touch: touch) } catch { throw storeFailure(error) }
         if command.flags.contains(.readonly) { countRead(r, key) }
         return r
     }

@@ -393,9 +393,11 @@ public final class Store {
 
     /// The live record under `key`, or nil. An expired record is deleted on the way
     /// (lazy expiry) and never returned.
-    public func get(db: UInt8, key: ByteBuffer, now: Int64) throws -> Record? {
+    /// - Parameter touch: false for the commands that must not change a key's access time
+    ///   (Redis's LOOKUP_NOTOUCH: TYPE, TTL, EXISTS): the cache is only peeked at.
+    public func get(db: UInt8, key: ByteBuffer, now: Int64, touch: Bool = true) throws -> Record? {
         cache.clock = UInt32(truncatingIfNeeded: now / 1000)
-        var record = cache.get(db: db, key: key)
+        var record = touch ? cache.get(db: db, key: key) : cache.peek(db: db, key: key)
         if record == nil {
             do {
                 let txn = try currentReadTxn()
@@ -411,7 +413,7 @@ public final class Store {
                 throw StoreError(error)
             }
             guard let r = record else { return nil }
-            if !r.isExpired(now: now) { cache.put(db: db, key: key, r) }
+            if touch && !r.isExpired(now: now) { cache.put(db: db, key: key, r) }
         }
         if let r = record, r.isExpired(now: now) {
             if expiryPaused { return nil }

@@ -9,8 +9,8 @@ enum KeyCommands {
     static let handlers: [String: CommandHandler] = [
         "del": del,
         "unlink": del,
-        "exists": exists,
-        "touch": exists,
+        "exists": { (c: inout CommandContext) throws(CommandError) in try exists(&c, touch: false) },
+        "touch": { (c: inout CommandContext) throws(CommandError) in try exists(&c, touch: true) },
         "type": type,
         "expire": { (c: inout CommandContext) throws(CommandError) in try expire(&c, base: c.now, seconds: true) },
         "pexpire": { (c: inout CommandContext) throws(CommandError) in try expire(&c, base: c.now, seconds: false) },
@@ -47,14 +47,15 @@ enum KeyCommands {
         c.out.writeIntegerReply(n)
     }
 
-    static func exists(_ c: inout CommandContext) throws(CommandError) {
+    /// EXISTS leaves the keys' access time as it was; TOUCH (the same count) updates it.
+    static func exists(_ c: inout CommandContext, touch: Bool) throws(CommandError) {
         var n = 0
-        for i in 1..<c.args.count where try c.lookup(c.arg(i)) != nil { n += 1 }
+        for i in 1..<c.args.count where try c.lookup(c.arg(i), touch: touch) != nil { n += 1 }
         c.out.writeIntegerReply(n)
     }
 
     static func type(_ c: inout CommandContext) throws(CommandError) {
-        if let r = try c.lookup(c.arg(1)) {
+        if let r = try c.lookup(c.arg(1), touch: false) {  // TYPE, TTL and EXISTS leave the access time
             c.out.writeSimpleString(r.type.name)
         } else {
             c.out.writeSimpleString("none")
@@ -99,7 +100,7 @@ enum KeyCommands {
     }
 
     static func ttl(_ c: inout CommandContext, ms: Bool, absolute: Bool) throws(CommandError) {
-        guard let r = try c.lookup(c.arg(1)) else { return c.out.writeIntegerReply(-2) }
+        guard let r = try c.lookup(c.arg(1), touch: false) else { return c.out.writeIntegerReply(-2) }
         guard r.expireAt != 0 else { return c.out.writeIntegerReply(-1) }
         if absolute {
             // Unsigned like Redis's arithmetic here, so PEXPIREAT INT64_MAX cannot overflow.

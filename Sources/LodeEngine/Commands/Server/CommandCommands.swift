@@ -223,17 +223,26 @@ enum CommandCommands {
     // MARK: COMMAND LIST, GETKEYS
 
     static func commandList(_ c: inout CommandContext) throws(CommandError) {
-        var names: [String] = []
+        var commands: [Command] = []
         for command in table.all {
-            names.append(command.name)
-            names += sortedSubcommands(command).map(\.fullName)
+            commands.append(command)
+            commands += sortedSubcommands(command)
         }
-        var pattern: [UInt8]? = nil
+        var names = commands.map(\.fullName)
         if c.args.count > 2 {
-            guard c.args.count == 5, c.argIs(2, "filterby"), c.argIs(3, "pattern") else { throw .syntax }
-            pattern = c.bytes(4)
+            guard c.args.count == 5, c.argIs(2, "filterby") else { throw .syntax }
+            if c.argIs(3, "pattern") {
+                let pattern = c.bytes(4)
+                names = names.filter { globMatch(pattern, Array($0.utf8), noCase: true) }
+            } else if c.argIs(3, "aclcat") {
+                let category = "@" + c.string(4).lowercased()
+                names = commands.filter { $0.description.aclCategories.names.contains(category) }.map(\.fullName)
+            } else if c.argIs(3, "module") {
+                names = []  // Lode loads no modules
+            } else {
+                throw .syntax
+            }
         }
-        if let pattern { names = names.filter { globMatch(pattern, Array($0.utf8), noCase: true) } }
         c.out.writeArrayHeader(names.count)
         for n in names { c.out.writeBulk(string: n) }
     }
@@ -256,10 +265,18 @@ enum CommandCommands {
             if withFlags {
                 c.out.writeArrayHeader(2)
                 c.out.writeBulk(call[key.index])
-                writeStatusSet(key.flags.names, &c)
+                writeStatusSet(preciseFlags(command, call, key.flags).names, &c)
             } else {
                 c.out.writeBulk(call[key.index])
             }
         }
+    }
+
+    /// The flags a command's getkeys_proc gives (Redis's setGetKeys): SET overwrites its
+    /// key unless GET reads it first; other commands keep their key spec's flags.
+    static func preciseFlags(_ command: Command, _ call: [ByteBuffer], _ flags: KeySpecFlags) -> KeySpecFlags {
+        guard command.fullName == "set" else { return flags }
+        let get = call.dropFirst(3).contains { String(buffer: $0).lowercased() == "get" }
+        return get ? [.rw, .access, .update] : [.ow, .update]
     }
 }
