@@ -8,7 +8,8 @@ let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], 
 // The graph (→ = depends on), drawn in the README's Design section:
 //   LodeRESP → NIOCore            LodeStore → CLmdb, NIOCore       LodeCommandSpec (data only)
 //   CLuaLibs, CLuaBridge → CLua    LodeLua → CLua, CLuaLibs, CLuaBridge, LodeRESP, NIOCore    LodeRDB (none)
-//   LodeEngine → LodeRESP, LodeStore, LodeCommandSpec, LodeLua, LodeRDB, NIOCore, Logging
+//   CMallocStats (libc only: glibc's heap figures)
+//   LodeEngine → LodeRESP, LodeStore, LodeCommandSpec, LodeLua, LodeRDB, CMallocStats, NIOCore, Logging
 //   LodeNet → LodeEngine, NIOPosix, ServiceLifecycle               lode-server → LodeNet
 // Only LodeNet and the executables import NIOPosix.
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
@@ -42,6 +43,7 @@ let package = Package(
         .target(name: "CLuaLibs", dependencies: ["CLua"]),
         // C trampolines between Lua and Swift: Lua's longjmp never crosses a Swift frame.
         .target(name: "CLuaBridge", dependencies: ["CLua"]),
+        .target(name: "CMallocStats"),
         // The Lua binding: a sandboxed interpreter with Redis's scripting API, and the
         // conversions between Lua values and RESP replies. Knows nothing of commands.
         .target(
@@ -73,7 +75,7 @@ let package = Package(
         .target(
             name: "LodeEngine",
             dependencies: [
-                "LodeRESP", "LodeStore", "LodeCommandSpec", "LodeLua", "LodeRDB", nioCore,
+                "LodeRESP", "LodeStore", "LodeCommandSpec", "LodeLua", "LodeRDB", "CMallocStats", nioCore,
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: hotPath

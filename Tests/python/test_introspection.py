@@ -251,3 +251,27 @@ def test_type_ttl_exists_leave_the_access_time_touch_updates_it(lode_module):
         assert c.call("OBJECT", "IDLETIME", "idle:k") >= 2
         assert c.call("TOUCH", "idle:k", "idle:none") == 1
         assert c.call("OBJECT", "IDLETIME", "idle:k") < 2
+
+
+def test_memory_commands_as_redis(lode, redis_ref):
+    """MEMORY STATS has Redis's fields (Lode adds two of its own), the heap is glibc's
+    (not the resident set), MEMORY USAGE counts a collection's elements, DOCTOR speaks
+    Redis's sentences, HELP/PURGE/errors are Redis's."""
+    with lode.client() as lc, redis_ref.client() as rc:
+        for args in [("HELP",), ("PURGE",), ("NOPE",), ("STATS", "x"), ("USAGE", "nokey"), ("USAGE", "k", "SAMPLES", "-1"),
+                     ("USAGE", "k", "SAMPLES"), ("USAGE", "k", "BOGUS", "1")]:
+            assert lc.call_raw("MEMORY", *args) == rc.call_raw("MEMORY", *args), args
+        stats = lc.call("MEMORY", "STATS")
+        lode_fields = set(stats[::2]) if isinstance(stats, list) else set(stats)
+        ref = rc.call("MEMORY", "STATS")
+        redis_fields = {f for f in (ref[::2] if isinstance(ref, list) else ref) if not f.startswith(b"db.")}
+        assert redis_fields <= lode_fields and lode_fields - redis_fields == {b"lode.cache.bytes", b"lode.lmdb.resident-bytes"}
+        for c in (lc, rc):
+            c.call("HSET", "mem:h", *[x for i in range(1000) for x in (f"f{i}", "x" * 100)])
+        lode_usage, redis_usage = lc.call("MEMORY", "USAGE", "mem:h", "SAMPLES", "0"), rc.call("MEMORY", "USAGE", "mem:h")
+        assert redis_usage / 2 < lode_usage < redis_usage * 2, (lode_usage, redis_usage)
+        memory = info_dict(lc.call("INFO", "memory"))
+        assert 0 < int(memory["used_memory"]) < int(memory["used_memory_rss"])
+        assert int(memory["used_memory_peak"]) >= int(memory["used_memory"]) >= int(memory["used_memory_startup"])
+        doctor = as_text(lc.call("MEMORY", "DOCTOR"))
+        assert doctor.startswith(("Hi Sam, this instance is empty", "Hi Sam, I can't find any memory issue", "Sam, I detected"))

@@ -1,3 +1,4 @@
+import CMallocStats
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,4 +23,16 @@ package enum ProcessMemory {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         return (resident * page, shared * page)
     }
+}
+
+extension ProcessMemory {
+    /// Bytes the allocator has handed out and not taken back (glibc's mallinfo2: the
+    /// arenas' allocated chunks plus mmapped ones): Redis's used_memory, the heap.
+    package static func heapBytes() -> Int { Int(lode_heap_allocated()) }
+
+    /// Bytes the allocator holds from the system, in use or free (arenas plus mmapped chunks).
+    package static func allocatorActiveBytes() -> Int { Int(lode_heap_reserved()) }
+
+    /// MEMORY PURGE: gives the allocator's free pages back to the system.
+    package static func purge() { lode_heap_trim() }
 }

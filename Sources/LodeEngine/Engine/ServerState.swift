@@ -47,6 +47,9 @@ package final class ServerState {
     /// Called after CONFIG SET changed a setting that lives outside this object.
     package var onConfigChange: ((Configuration) -> Void)?
     var slowlog = SlowLog()
+    /// The heap once the state was built (MEMORY STATS startup.allocated), and its peak.
+    let startupHeap = ProcessMemory.heapBytes()
+    var peakHeap = 0
     var latency = LatencyMonitor()
     /// Why the listeners could not move to these addresses now (nil: they can).
     package var listenerCheck: ((_ bind: [String], _ port: Int) -> String?)?

@@ -91,13 +91,31 @@ enum IntrospectionCommands {
         }
     }
 
+    /// MEMORY USAGE: what the key costs in the cache (the accounting eviction uses) plus,
+    /// for a collection, its elements on disk, from a sample of SAMPLES elements (default
+    /// 5, 0 = all) as Redis samples: each LMDB entry's key, value and node overhead, and a
+    /// sorted set's score index entry too.
     static func usage(_ c: inout CommandContext) throws(CommandError) {
+        var samples = 5
         if c.args.count > 3 {
             guard c.args.count == 5, c.argIs(3, "samples") else { throw .syntax }
-            _ = try c.integer(4)
+            let n = try c.integer(4)
+            guard n >= 0 else { throw .syntax }
+            samples = n == 0 ? Int.max : n
         }
         guard let r = try peek(c, c.arg(2)) else { return c.out.writeNull(c.resp) }
-        // What the key costs in the hot cache (the accounting eviction uses).
-        c.out.writeIntegerReply(HotCache.entryOverhead + c.arg(2).readableBytes + r.value.readableBytes)
+        var usage = HotCache.entryOverhead + c.arg(2).readableBytes + r.value.readableBytes
+        if let meta = r.collection, meta.size > 0 {
+            let entryOverhead = 16, versionPrefix = 8
+            var sampled = 0, bytes = 0
+            _ = try? c.store.elementsRaw(version: meta.version, limit: min(samples, meta.size)) { name, value in
+                bytes += versionPrefix + name.count + value.count + entryOverhead
+                if r.type == .zset { bytes += versionPrefix + 8 + name.count + entryOverhead }  // the score index
+                sampled += 1
+                return sampled < samples
+            }
+            if sampled > 0 { usage += Int(Double(bytes) / Double(sampled) * Double(meta.size)) }
+        }
+        c.out.writeIntegerReply(usage)
     }
 }

@@ -95,13 +95,19 @@ enum ServerCommands {
                      "client_recent_max_output_buffer:\(maxOutput)", "blocked_clients:\(s.blockedCount)",
                      "tracking_clients:\(s.tracking.trackingClients)", "clients_in_timeout_table:0"]
         case "memory":
-            // glibc's mallinfo is not visible to Swift: report the resident set, which is
-            // what the operator cares about (LMDB's mapped pages are shared file cache).
-            let rss = ProcessMemory.residentBytes(), heap = rss
+            // used_memory is the heap (glibc's allocator), as Redis's zmalloc count; the
+            // resident set also holds the LMDB file's mapped pages (used_memory_rss_file).
+            let m = MemoryOverhead(s), heap = m.heap, rss = m.rss
             let env = s.store.env.info()
             lines = ["# Memory", "used_memory:\(heap)", "used_memory_human:\(human(heap))",
                      "used_memory_rss:\(rss)", "used_memory_rss_human:\(human(rss))",
-                     "used_memory_rss_file:\(ProcessMemory.figures().fileBacked)",
+                     "used_memory_peak:\(m.peak)", "used_memory_peak_human:\(human(m.peak))",
+                     "used_memory_overhead:\(m.overhead)", "used_memory_startup:\(m.startup)",
+                     "used_memory_dataset:\(m.dataset)", "allocator_allocated:\(heap)", "allocator_active:\(m.reserved)",
+                     "allocator_resident:\(m.anonymousResident)",
+                     "mem_fragmentation_ratio:\(String(format2: m.fragmentation))",
+                     "mem_fragmentation_bytes:\(m.anonymousResident - heap)", "mem_clients_normal:\(m.clients)",
+                     "used_memory_rss_file:\(m.fileBacked)",
                      "maxmemory:\(s.config.maxMemory)", "maxmemory_human:\(human(s.config.maxMemory))",
                      "maxmemory_policy:\(s.config.inertValue("maxmemory-policy"))", "mem_allocator:libc",
                      "cache_used_bytes:\(s.store.cache.usedBytes)", "cache_max_bytes:\(s.store.cache.capacity)",
