@@ -10,7 +10,8 @@ let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], 
 //   CLuaLibs, CLuaBridge → CLua    LodeLua → CLua, CLuaLibs, CLuaBridge, LodeRESP, NIOCore    LodeRDB (none)
 //   CMallocStats (libc only: glibc's heap figures)
 //   LodeEngine → LodeRESP, LodeStore, LodeCommandSpec, LodeLua, LodeRDB, CMallocStats, NIOCore, Logging
-//   LodeNet → LodeEngine, NIOPosix, ServiceLifecycle               lode-server → LodeNet
+//   LodeMetrics → LodeEngine, NIOHTTP1, Prometheus
+//   LodeNet → LodeEngine, LodeMetrics, NIOPosix, ServiceLifecycle   lode-server → LodeNet
 // Only LodeNet and the executables import NIOPosix.
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
 let nioEmbedded: Target.Dependency = .product(name: "NIOEmbedded", package: "swift-nio")
@@ -25,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // LMDB from the system (Debian: liblmdb-dev).
@@ -80,12 +82,22 @@ let package = Package(
             ],
             swiftSettings: hotPath
         ),
+        // The Prometheus endpoint (metrics-port): a snapshot of the server's figures in
+        // the text format (swift-prometheus), served over HTTP (NIOHTTP1).
+        .target(
+            name: "LodeMetrics",
+            dependencies: [
+                "LodeEngine", nioCore,
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         // Networking and lifecycle: listeners, connection handlers, turn coordination
         // (group commit), durability (fsync thread, checkpoints), the service.
         .target(
             name: "LodeNet",
             dependencies: [
-                "LodeEngine", "LodeRESP", "LodeStore", nioCore,
+                "LodeEngine", "LodeRESP", "LodeStore", "LodeMetrics", nioCore,
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -115,6 +127,7 @@ let package = Package(
         .testTarget(name: "LodeLuaTests", dependencies: ["LodeLua", "CLua", nioCore]),
         .testTarget(name: "LodeRDBTests", dependencies: ["LodeRDB"]),
         .testTarget(name: "LodeEngineTests", dependencies: ["LodeEngine", "LodeRESP", "LodeStore", nioCore, nioEmbedded]),
+        .testTarget(name: "LodeMetricsTests", dependencies: ["LodeMetrics", "LodeEngine"]),
         .testTarget(name: "LodeNetTests", dependencies: ["LodeNet", "LodeEngine", "LodeRESP", nioCore, nioEmbedded]),
     ],
     // LodeEngine and LodeNet stay in Swift 5 mode: their state is confined to one

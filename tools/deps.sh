@@ -20,5 +20,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 if [ "${1:-server}" = test ]; then
-  python3 -c "import redis, pytest, limits, dramatiq" 2>/dev/null || python3 -m pip install -q redis pytest limits dramatiq
+  python3 -c "import redis, pytest, limits, dramatiq, prometheus_client" 2>/dev/null \
+    || python3 -m pip install -q redis pytest limits dramatiq prometheus_client
 fi

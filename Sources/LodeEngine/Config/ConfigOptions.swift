@@ -132,6 +132,12 @@ extension Configuration {
             return nil
         },
         lodeInt("lua-memory-limit", range: 1 << 20...Int.max, memory: true, \.luaMemoryLimit),
+        lodeInt("metrics-port", range: 0...65535, \.metricsPort).fixed(),
+        ConfigOption(name: "metrics-bind", spec: nil, mutable: false, get: { $0.metricsBind }) { c, args in
+            guard args.count == 1, !args[0].isEmpty else { return "wrong number of arguments" }
+            c.metricsBind = args[0]
+            return nil
+        },
     ]
 
     /// Redis's special parameters Lode accepts without acting on them: their own syntax.

@@ -51,6 +51,9 @@ public struct Configuration: Sendable {
     public var slowlogMaxLen = 128
     public var latencyMonitorThreshold = 0
     public var latencyTracking = true
+    /// The Prometheus endpoint (Lode's own): off at port 0.
+    public var metricsPort = 0
+    public var metricsBind = "127.0.0.1"
     /// The values of the Redis parameters Lode accepts without acting on them, by
     /// name, as CONFIG GET prints them; a parameter not here has its default.
     /// Lode has no snapshots yet, so its schedule starts empty rather than at Redis's default.
@@ -95,6 +98,11 @@ struct ConfigOption: Sendable {
     var aliasOf: String? = nil
 
     var flags: RedisConfigSpec.Flags { spec?.flags ?? [] }
+
+    /// The same option, fixed once the server runs (CONFIG SET may only repeat its value).
+    func fixed() -> ConfigOption {
+        ConfigOption(name: name, spec: spec, mutable: false, get: get, set: set, aliasOf: aliasOf)
+    }
 
     func alias(_ name: String) -> ConfigOption {
         ConfigOption(name: name, spec: spec, mutable: mutable, get: get, set: set, aliasOf: self.name)

@@ -135,4 +135,5 @@ final class PubSubRegistry {
     func subscriberCount(_ channel: ByteBuffer, shard: Bool) -> Int { (shard ? shardChannels : channels)[channel]?.count ?? 0 }
 
     var patternCount: Int { patterns.count }
+    var channelCount: Int { channels.count }
 }

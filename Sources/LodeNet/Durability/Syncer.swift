@@ -35,11 +35,14 @@ final class Syncer: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private var started = false
     private let onSynced: @Sendable (UInt64) -> Void
+    /// Told how long each fsync took (the metrics endpoint's histogram; thread-safe).
+    private let observeFsync: @Sendable (Duration) -> Void
     private let onError: @Sendable (String) -> Void
 
     init(env: LMDBSyncHandle, log: CommitLogFiles, policy: Configuration.FsyncPolicy,
          onSynced: @escaping @Sendable (UInt64) -> Void, onCheckpointed: @escaping @Sendable () -> Void,
-         onError: @escaping @Sendable (String) -> Void) {
+         onError: @escaping @Sendable (String) -> Void, observeFsync: @escaping @Sendable (Duration) -> Void = { _ in }) {
+        self.observeFsync = observeFsync
         self.env = env
         self.log = log
         self.onCheckpointed = onCheckpointed
@@ -82,7 +85,7 @@ final class Syncer: @unchecked Sendable {
     func checkpoint(file: Int) {
         checkpointQueue.async { [self] in
             do {
-                try env.sync()
+                try timed { try env.sync() }
                 log.truncate(file)
             } catch {
                 onError("checkpoint fsync failed: \(error)")
@@ -110,7 +113,7 @@ final class Syncer: @unchecked Sendable {
             if requested > synced {
                 let target = committed
                 condition.unlock()
-                do { try log.sync() } catch { onError("commit log fsync failed: \(error)") }
+                do { try timed { try log.sync() } } catch { onError("commit log fsync failed: \(error)") }
                 onSynced(target)
                 condition.lock()
                 synced = max(synced, target)
@@ -137,9 +140,16 @@ final class Syncer: @unchecked Sendable {
         condition.unlock()
     }
 
+    private func timed(_ body: () throws -> Void) rethrows {
+        let clock = ContinuousClock()
+        let started = clock.now
+        try body()
+        observeFsync(clock.now - started)
+    }
+
     private func sync(upTo target: UInt64) {
         do {
-            try env.sync()
+            try timed { try env.sync() }
         } catch {
             onError("fsync failed: \(error)")
         }

@@ -1,8 +1,10 @@
 import LodeEngine
+import LodeMetrics
 import LodeStore
 import Logging
 import NIOCore
 import NIOPosix
+import NIOHTTP1
 
 /// Everything that lives on the event loop while the server runs: the engine's
 /// state, the store, turn coordination, the fsync thread, the listeners, the
@@ -18,6 +20,8 @@ final class RunningServer {
     let stopPromise: EventLoopPromise<Void>
     private var handlers: [ObjectIdentifier: (ConnectionHandler, Channel)] = [:]
     private var listeners: [Channel] = []
+    private var metricsListener: Channel?
+    let exporter: MetricsExporter
     /// The addresses the listeners are bound to (CONFIG SET bind moves them).
     private lazy var listenersBind = state.config.bind
     private lazy var listenersPort = state.config.port
@@ -36,6 +40,8 @@ final class RunningServer {
     init(config: Configuration, configFile: String?, store: Store, logger: Logger, loop: EventLoop) {
         self.loop = loop
         self.store = store
+        let exporter = MetricsExporter()
+        self.exporter = exporter
         state = ServerState(config: config, store: store, logger: logger, configFile: configFile)
         coordinator = TurnCoordinator(server: state, loop: loop)
         stopPromise = loop.makePromise()
@@ -46,7 +52,8 @@ final class RunningServer {
         syncer = Syncer(env: store.env.syncHandle, log: store.commitLog.files, policy: config.appendFsync,
                         onSynced: { seq in loop.execute { coordinatorOnLoop.value.synced(seq) } },
                         onCheckpointed: { loop.execute { gateOnLoop.value.inFlight = false } },
-                        onError: { message in loop.execute { logger.warning("\(message)") } })
+                        onError: { message in loop.execute { logger.warning("\(message)") } },
+                        observeFsync: { duration in exporter.fsyncDuration.record(duration) })
         store.logging = config.appendFsync == .always
         coordinator.syncer = syncer
         syncer.start()
@@ -81,7 +88,32 @@ final class RunningServer {
             guard let self else { return }
             self.listeners = channels
             self.state.boundPort = channels.first?.localAddress?.port ?? self.state.config.port
-        }
+        }.flatMap { [weak self] in self?.bindMetrics() ?? self!.loop.makeSucceededVoidFuture() }
+    }
+
+    /// metrics-port: the Prometheus endpoint, on the same loop as the data it reads.
+    private func bindMetrics() -> EventLoopFuture<Void> {
+        let config = state.config
+        guard config.metricsPort > 0 else { return loop.makeSucceededVoidFuture() }
+        let exporter = self.exporter
+        return ServerBootstrap(group: loop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { [weak self] channel in
+                guard let self else { return channel.close() }
+                return channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
+                    try channel.pipeline.syncOperations.addHandler(
+                        MetricsHTTPHandler(exporter: exporter) { [weak self] in self?.state.metrics() ?? ServerMetrics() })
+                }
+            }
+            .bind(host: config.metricsBind, port: config.metricsPort)
+            .map { [weak self] channel in
+                self?.metricsListener = channel
+                self?.state.logger.notice("Prometheus metrics on http://\(config.metricsBind):\(channel.localAddress?.port ?? 0)/metrics")
+            }
+            .flatMapErrorThrowing { error in
+                throw LodeService.StartupError(description: "Could not create the metrics listener "
+                                               + "\(config.metricsBind):\(config.metricsPort): \(error)")
+            }
     }
 
     /// CONFIG SET port/bind: the new listeners open first, then the old ones close
@@ -212,7 +244,7 @@ final class RunningServer {
     /// `deadline` is closed anyway.
     func drain(deadline: TimeAmount = .seconds(2)) -> EventLoopFuture<Void> {
         for task in [expiryTask, checkpointTask, unmapTask] { task?.cancel() }
-        let listenersClosed = listeners.map { $0.close() }
+        let listenersClosed = (listeners + [metricsListener].compactMap { $0 }).map { $0.close() }
         let open = Array(handlers.values)
         coordinator.drain(open.map(\.0))
         let channels = open.map(\.1)
