@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what Lode needs on a fresh Debian/Ubuntu machine, only if missing.
 # Usage: tools/deps.sh server   (LMDB, Lua 5.1 with cjson and bit)
-#        tools/deps.sh test     (+ redis, python client and libraries)
+#        tools/deps.sh test     (+ redis, python client and libraries, the Redis clients
+#                                 other languages bring as Debian packages, gcc for hiredis)
 set -euo pipefail
 want=(liblmdb-dev liblua5.1-0-dev lua-cjson-dev lua-bitop-dev)
-if [ "${1:-server}" = test ]; then want+=(redis-server redis-tools); fi
+if [ "${1:-server}" = test ]; then
+  want+=(redis-server redis-tools node-redis ruby-redis libredis-perl php-redis lua-redis libhiredis-dev gcc)
+fi
 missing=()
 for p in "${want[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
