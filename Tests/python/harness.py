@@ -440,6 +440,11 @@ class RawClient:
             return self._exact(int(rest))
         if t == b"(":
             return int(rest)
+        if t == b"|":
+            # A RESP3 attribute describes the reply that follows it: read past it.
+            for _ in range(2 * int(rest)):
+                self.read_reply()
+            return self.read_reply()
         raise ValueError(f"bad reply type {line!r}")
 
     def _read_exact_type(self, t, rest):

@@ -275,3 +275,40 @@ def test_memory_commands_as_redis(lode, redis_ref):
         assert int(memory["used_memory_peak"]) >= int(memory["used_memory"]) >= int(memory["used_memory_startup"])
         doctor = as_text(lc.call("MEMORY", "DOCTOR"))
         assert doctor.startswith(("Hi Sam, this instance is empty", "Hi Sam, I can't find any memory issue", "Sam, I detected"))
+
+
+def test_debug_as_redis(lode_module, redis_ref):
+    """DEBUG is refused unless enable-debug-command allows it, with Redis's text; then the
+    subcommands Lode has answer as Redis's (PROTOCOL in RESP2 and RESP3, ERROR, POPULATE,
+    OBJECT's errors, SLEEP, RELOAD)."""
+    with lode_module.client() as lc, redis_ref.client() as rc:
+        assert lc.call_raw("DEBUG", "HELP") == rc.call_raw("DEBUG", "HELP")      # refused by default, both
+    import harness
+    lode = harness.lode_server(["--enable-debug-command", "yes"]).start()
+    redis = harness.redis_server(["--enable-debug-command", "yes"]).start()
+    try:
+        with lode.client() as lc, redis.client() as rc:
+            for protocol in ("2", "3"):
+                lc.call("HELLO", protocol), rc.call("HELLO", protocol)
+                for kind in ["string", "integer", "double", "bignum", "null", "array", "set", "map", "attrib", "push",
+                             "verbatim", "true", "false", "nosuch"]:
+                    lr = lc.call_raw("DEBUG", "PROTOCOL", kind)
+                    rr = rc.call_raw("DEBUG", "PROTOCOL", kind)
+                    assert lr == rr, (protocol, kind)
+                    if kind in ("push",) and protocol == "3":
+                        assert lc.read_reply_raw() == rc.read_reply_raw()   # the reply after the push
+            lc.call("HELLO", "2"), rc.call("HELLO", "2")
+            for args in [("ERROR", "MYERR some\ntext"), ("OBJECT", "nokey"), ("SLEEP", "0"), ("NOSUCH",),
+                         ("QUICKLIST-PACKED-THRESHOLD", "0"), ("QUICKLIST-PACKED-THRESHOLD", "5gb"),
+                         ("QUICKLIST-PACKED-THRESHOLD", "1mb"), ("POPULATE", "-1"), ("POPULATE", "x"),
+                         ("POPULATE", "100", "p", "12"), ("SET-ACTIVE-EXPIRE", "1"), ("RELOAD",), ("CHANGE-REPL-ID",)]:
+                assert lc.call_raw("DEBUG", *args) == rc.call_raw("DEBUG", *args), args
+            assert lc.call("DBSIZE") == rc.call("DBSIZE") == 100
+            assert lc.call("GET", "p:7") == rc.call("GET", "p:7") == b"value:7\x00\x00\x00\x00\x00"
+            assert as_text(lc.call("DEBUG", "OBJECT", "p:7")).startswith("Value at:")
+            assert "encoding:embstr" in as_text(lc.call("DEBUG", "OBJECT", "p:7"))
+            started = time.monotonic()
+            assert lc.call("DEBUG", "SLEEP", "0.2") == b"OK" and time.monotonic() - started >= 0.2
+    finally:
+        lode.cleanup()
+        redis.cleanup()

@@ -47,6 +47,14 @@ package final class ServerState {
     /// Called after CONFIG SET changed a setting that lives outside this object.
     package var onConfigChange: ((Configuration) -> Void)?
     var slowlog = SlowLog()
+    /// INFO replication's master_replid (DEBUG CHANGE-REPL-ID draws a new one).
+    private(set) var replicationID = ServerState.randomHex40()
+    /// DEBUG SET-ACTIVE-EXPIRE: whether the cron deletes expired keys nobody reads.
+    package var activeExpireEnabled = true
+
+    static func randomHex40() -> String { (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined() }
+
+    func changeReplicationID() { replicationID = Self.randomHex40() }
     /// The heap once the state was built (MEMORY STATS startup.allocated), and its peak.
     let startupHeap = ProcessMemory.heapBytes()
     var peakHeap = 0
@@ -60,7 +68,7 @@ package final class ServerState {
         self.store = store
         self.logger = logger
         self.configFile = configFile
-        runID = (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+        runID = Self.randomHex40()
         store.onKeyExpired = { [unowned self] db, key in
             self.stats.expiredKeys += 1  // lazy and active expiry alike, as Redis's expired_keys
             self.notifyKeyspaceEvent(.expired, "expired", key: key, db: self.store.logical(db))

@@ -213,7 +213,8 @@ final class RunningServer {
         expiryTask = loop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] _ in
             guard let self else { return }
             self.state.cron()
-            guard !self.store.expiryPaused else { return }  // CLIENT PAUSE: no active expiry
+            // CLIENT PAUSE and DEBUG SET-ACTIVE-EXPIRE 0 stop active expiry (the sweeper waits too).
+            guard !self.store.expiryPaused, self.state.activeExpireEnabled else { return }
             do {
                 let n = try self.store.expireDue(now: currentTimeMillis(), limit: 500)
                 if n > 0 { self.coordinator.scheduleEndOfTurn() }

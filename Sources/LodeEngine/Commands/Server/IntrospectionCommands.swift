@@ -26,22 +26,23 @@ enum IntrospectionCommands {
 
     static func encoding(_ c: inout CommandContext) throws(CommandError) {
         guard let r = try peek(c, c.arg(2)) else { return c.out.writeNull(c.resp) }
-        // Redis's rules for strings: integers that fit a long are "int", short
-        // strings "embstr" (≤ 44 bytes), the rest "raw".
-        // Collections: the name of Redis's large-collection encoding, which is what
-        // Lode's element-per-entry layout resembles.
+        c.out.writeBulk(string: encodingName(r))
+    }
+
+    /// OBJECT ENCODING's answer. Redis's rules for strings: integers that fit a long
+    /// are "int", short strings "embstr" (≤ 44 bytes), the rest "raw". Collections: the
+    /// name of Redis's large-collection encoding, which Lode's element-per-entry layout
+    /// resembles.
+    static func encodingName(_ r: Record) -> String {
         switch r.type {
         case .string: break
-        case .list: return c.out.writeBulk(string: "quicklist")
-        case .zset: return c.out.writeBulk(string: "skiplist")
-        case .hash, .set: return c.out.writeBulk(string: "hashtable")
+        case .list: return "quicklist"
+        case .zset: return "skiplist"
+        case .hash, .set: return "hashtable"
         }
         let v = r.value
-        if v.readableBytes <= 20, parseInteger(v, at: v.readerIndex, length: v.readableBytes) != nil {
-            c.out.writeBulk(string: "int")
-        } else {
-            c.out.writeBulk(string: v.readableBytes <= 44 ? "embstr" : "raw")
-        }
+        if v.readableBytes <= 20, parseInteger(v, at: v.readerIndex, length: v.readableBytes) != nil { return "int" }
+        return v.readableBytes <= 44 ? "embstr" : "raw"
     }
 
     /// Redis shares the integers 0...9999 (refcount INT_MAX); every other value

@@ -139,7 +139,11 @@ enum ServerCommands {
                      "cache_hits:\(hits)", "cache_misses:\(misses)", "cache_evictions:\(s.store.cache.evictions)",
                      "cache_hit_ratio:\(String(format3: ratio))"]
         case "replication":
-            lines = ["# Replication", "role:master", "connected_slaves:0", "master_repl_offset:0"]
+            lines = ["# Replication", "role:master", "connected_slaves:0", "master_failover_state:no-failover",
+                     "master_replid:\(s.replicationID)", "master_replid2:" + String(repeating: "0", count: 40),
+                     "master_repl_offset:0", "second_repl_offset:-1", "repl_backlog_active:0",
+                     "repl_backlog_size:\(s.config.inertValue("repl-backlog-size"))", "repl_backlog_first_byte_offset:0",
+                     "repl_backlog_histlen:0"]
         case "modules":
             lines = ["# Modules"]
         case "commandstats":
