@@ -312,3 +312,19 @@ def test_debug_as_redis(lode_module, redis_ref):
     finally:
         lode.cleanup()
         redis.cleanup()
+
+
+def test_lolwut_as_redis(lode_module, redis_ref):
+    """LOLWUT: Redis's version line; VERSION 5 and 6 draw Redis's (random) pictures with the
+    same frame, size and captions; argument errors as Redis."""
+    with lode_module.client() as lc, redis_ref.client() as rc:
+        for args in [(), ("foo",), ("VERSION", "x"), ("VERSION", "7"), ("VERSION", "5", "x"), ("VERSION", "-1")]:
+            assert lc.call_raw("LOLWUT", *args) == rc.call_raw("LOLWUT", *args), args
+        for args in [("VERSION", "5", "20", "4", "2"), ("VERSION", "5"), ("VERSION", "6", "30", "6"), ("VERSION", "6")]:
+            lode, redis = as_text(lc.call("LOLWUT", *args)), as_text(rc.call("LOLWUT", *args))
+            assert lode.splitlines()[-2:] == redis.splitlines()[-2:], args             # the captions
+            visible = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in lode.splitlines()]
+            expected = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in redis.splitlines()]
+            assert [len(line) for line in visible] == [len(line) for line in expected], args
+        schotter = as_text(lc.call("LOLWUT", "VERSION", "5", "20", "4", "2")).splitlines()
+        assert schotter[0] == "⠀⡤⠤⠤⠤⣤⠤⠤⠤⢤⡤⠤⠤⠤⣤⠤⠤⠤⢤⠀"   # the unrotated top rows, as Redis draws them
