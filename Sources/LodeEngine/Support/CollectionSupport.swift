@@ -193,6 +193,8 @@ extension CommandContext {
     }
 
     /// `[0, []]`: a finished (or empty) scan.
+    /// (A cursor the server does not know is an error, never an empty reply: that would
+    /// end a scan that could go on, silently losing the keys not yet returned.)
     mutating func writeEmptyScan() {
         out.writeArrayHeader(2)
         out.writeBulk(string: "0")
@@ -224,7 +226,7 @@ extension CommandContext {
         if let c {
             var after: [UInt8]? = nil
             if cursor != 0 {
-                guard let p = server.scanCursors[cursor] else { return writeEmptyScan() }
+                guard let p = server.scanCursors[cursor] else { throw .unknownScanCursor }
                 after = p
             }
             do {

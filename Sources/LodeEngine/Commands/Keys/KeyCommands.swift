@@ -238,10 +238,7 @@ enum KeyCommands {
         }
         var after: [UInt8]? = nil
         if cursor != 0 {
-            guard let p = c.server.scanCursors[cursor] else {
-                // A cursor this server never handed out (or forgot): end the iteration.
-                return c.writeEmptyScan()
-            }
+            guard let p = c.server.scanCursors[cursor] else { throw .unknownScanCursor }
             after = p
         }
         var found: [ByteBuffer] = []
