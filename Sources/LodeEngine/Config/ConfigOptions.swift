@@ -184,7 +184,8 @@ extension Configuration {
 
     private static func inertSpecial(_ name: String,
                                      parse: @escaping @Sendable ([String]) -> Result<String, ConfigValueError>) -> ConfigOption {
-        ConfigOption(name: name, spec: spec(name), mutable: !spec(name).flags.contains(.immutable), get: { $0.inertValue(name) }) { c, args in
+        let mutable = !spec(name).flags.contains(.immutable)
+        return ConfigOption(name: name, spec: spec(name), mutable: mutable, get: { $0.inertValue(name) }) { c, args in
             switch parse(args) {
             case .failure(let error): return error.message
             case .success(let text):

@@ -6,7 +6,8 @@ enum CommandBindings {
         StringCommands.handlers, KeyCommands.handlers, HashCommands.handlers, SetCommands.handlers,
         ListCommands.handlers, ZSetCommands.handlers, BlockingCommands.handlers,
         ConnectionCommands.handlers, ClientAdminCommands.handlers, MonitorCommands.handlers, ServerCommands.handlers,
-        ConfigCommands.handlers, SlowlogLatencyCommands.handlers, MemoryCommands.handlers, DebugCommands.handlers, LolwutCommands.handlers, CommandCommands.handlers, IntrospectionCommands.handlers,
+        ConfigCommands.handlers, SlowlogLatencyCommands.handlers, MemoryCommands.handlers, DebugCommands.handlers,
+        LolwutCommands.handlers, CommandCommands.handlers, IntrospectionCommands.handlers,
         TransactionCommands.handlers, PubSubCommands.handlers, TrackingCommands.handlers,
         EvalCommands.handlers, FunctionCommands.handlers,
     ]

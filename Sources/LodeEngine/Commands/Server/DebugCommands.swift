@@ -169,7 +169,9 @@ enum DebugCommands {
             let key = ByteBuffer(string: "\(prefix):\(i)")
             guard try c.lookup(key, touch: false) == nil else { continue }
             var value = Array("value:\(i)".utf8)
-            if size > 0 { value = value.count >= size ? Array(value.prefix(size)) : value + [UInt8](repeating: 0, count: size - value.count) }
+            if size > 0 {
+                value = value.count >= size ? Array(value.prefix(size)) : value + [UInt8](repeating: 0, count: size - value.count)
+            }
             try c.put(key, Record(type: .string, value: ByteBuffer(bytes: value)))
         }
         c.out.writeOK()
