@@ -86,8 +86,6 @@ extension ClientSession {
         guard let args = postponedArgs else { return }
         postponedArgs = nil
         execute(args, retry: false)
-        input.paused = !client.connection.acceptsCommands || awaitingScript || postponedArgs != nil
-        onOutput?()
-        if !input.paused { onResumeInput?() }
+        resume()
     }
 }

@@ -27,6 +27,9 @@ package final class ClientSession {
     package private(set) var rollbackMark: Int?
     package private(set) var commandsSinceMark = 0
     private var blockTimeout: Scheduled<Void>?
+    /// Whether further requests must wait in the network layer's buffer: the client
+    /// closes or is blocked, its script is suspended, or its command waits for a pause.
+    var inputWaits: Bool { !client.connection.acceptsCommands || awaitingScript || postponedArgs != nil }
     /// The command waiting for CLIENT PAUSE to end.
     var postponedArgs: [ByteBuffer]? {
         didSet { client.isPostponed = postponedArgs != nil }
@@ -177,7 +180,7 @@ package final class ClientSession {
         if client.tracking.on { server.rememberTrackedKeys(client, command, args) }
         input.unauthenticated = !client.authenticated
         input.maxBulkLength = server.config.protoMaxBulkLength
-        input.paused = !client.connection.acceptsCommands || awaitingScript
+        input.paused = inputWaits
         if let request = ctx.blockRequest {
             block(args, request)
         } else if client.connection.isBlocked, client.connection.served() == .unregisterAndResume {
@@ -409,8 +412,8 @@ package final class ClientSession {
     }
 
     /// After being served or timing out: flush, then run the input that waited.
-    private func resume() {
-        input.paused = !client.connection.acceptsCommands
+    func resume() {
+        input.paused = inputWaits
         onOutput?()
         onResumeInput?()
     }

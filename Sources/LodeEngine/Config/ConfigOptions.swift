@@ -184,15 +184,7 @@ extension Configuration {
 
     private static func inertSpecial(_ name: String,
                                      parse: @escaping @Sendable ([String]) -> Result<String, ConfigValueError>) -> ConfigOption {
-        let mutable = !spec(name).flags.contains(.immutable)
-        return ConfigOption(name: name, spec: spec(name), mutable: mutable, get: { $0.inertValue(name) }) { c, args in
-            switch parse(args) {
-            case .failure(let error): return error.message
-            case .success(let text):
-                c.inert[name] = text
-                return nil
-            }
-        }
+        inertOption(spec(name), parse: parse)
     }
 
     /// `dir` as CONFIG GET prints it in Redis: the absolute directory.

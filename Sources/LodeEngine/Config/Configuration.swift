@@ -170,11 +170,14 @@ extension Configuration {
         }
     }
 
-    /// A Redis parameter Lode accepts, validates and reports, with no effect.
-    static func inertOption(_ spec: RedisConfigSpec) -> ConfigOption {
+    /// A Redis parameter Lode accepts, validates and reports, with no effect: checked by
+    /// its spec, or by `parse` for one with a syntax of its own (save, replicaof, ...).
+    static func inertOption(_ spec: RedisConfigSpec,
+                            parse: (@Sendable ([String]) -> Result<String, ConfigValueError>)? = nil) -> ConfigOption {
         let name = spec.name
+        let check = parse ?? { spec.parse($0) }
         return ConfigOption(name: name, spec: spec, mutable: !spec.flags.contains(.immutable), get: { $0.inertValue(name) }) { c, args in
-            switch spec.parse(args) {
+            switch check(args) {
             case .failure(let error): return error.message
             case .success(let text):
                 c.inert[name] = text

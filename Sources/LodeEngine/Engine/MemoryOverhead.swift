@@ -7,7 +7,6 @@ struct MemoryOverhead {
     var heap = 0, peak = 0, startup = 0, reserved = 0
     var clients = 0, luaCaches = 0, functionCaches = 0
     var rss = 0, fileBacked = 0
-    var keys = 0
 
     init(_ s: ServerState) {
         heap = ProcessMemory.heapBytes()
@@ -16,10 +15,8 @@ struct MemoryOverhead {
         startup = s.startupHeap
         reserved = ProcessMemory.allocatorActiveBytes()
         clients = s.clients.values.reduce(0) { $0 + ConnectionCommands.totalMemory($1) }
-        luaCaches = s.scripts.scripts.values.reduce(0) { $0 + $1.body.count + 40 }
-        functionCaches = s.scripts.functions.current.libraries.values.reduce(0) { $0 + $1.code.count }
+        (luaCaches, functionCaches) = (s.scripts.evalCacheBytes, s.scripts.functionCodeBytes)
         (rss, fileBacked) = ProcessMemory.figures()
-        for logical in 0..<s.store.databases { keys += s.store.counts(db: s.store.physical(logical)).keys }
     }
 
     var overhead: Int { startup + clients + luaCaches + functionCaches }

@@ -57,10 +57,7 @@ extension ServerState {
         m.cpuSystemSeconds = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
         m.pubsubChannels = pubsub.channelCount
         m.pubsubPatterns = pubsub.patternCount
-        for logical in 0..<store.databases {
-            let (keys, expires) = store.counts(db: store.physical(logical))
-            if keys > 0 { m.databases.append((logical, keys, expires)) }
-        }
+        m.databases = databaseCounts()
         m.commands = commandStats.commands.keys.sorted().map { name in
             let c = commandStats.commands[name]!
             return ServerMetrics.CommandFigures(name: name, calls: c.calls, microseconds: c.microseconds,

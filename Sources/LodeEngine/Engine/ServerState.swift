@@ -55,6 +55,15 @@ package final class ServerState {
     static func randomHex40() -> String { (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined() }
 
     func changeReplicationID() { replicationID = Self.randomHex40() }
+
+    /// Keys and keys with an expiry of each logical database that has keys (INFO
+    /// keyspace, metrics, MEMORY STATS, the start-up log).
+    package func databaseCounts() -> [(db: Int, keys: Int, expires: Int)] {
+        (0..<store.databases).compactMap { logical in
+            let (keys, expires) = store.counts(db: store.physical(logical))
+            return keys > 0 ? (logical, keys, expires) : nil
+        }
+    }
     /// The heap once the state was built (MEMORY STATS startup.allocated), and its peak.
     let startupHeap = ProcessMemory.heapBytes()
     var peakHeap = 0

@@ -30,6 +30,11 @@ final class ScriptRunner: LuaHost {
         let flags: ScriptFlags
     }
 
+    /// Bytes the EVAL script cache holds (INFO used_memory_scripts_eval, MEMORY STATS lua.caches).
+    var evalCacheBytes: Int { scripts.values.reduce(0) { $0 + $1.body.count + 40 } }
+    /// Bytes of the FUNCTION libraries' code (INFO used_memory_functions).
+    var functionCodeBytes: Int { functions.current.libraries.values.reduce(0) { $0 + $1.code.count } }
+
     /// Whether EVAL/EVALSHA/FCALL `args` runs a script declared `no-writes` (Redis's
     /// evalGetCommandFlags / fcallGetCommandFlags); an unknown one counts as writing.
     func declaresNoWrites(_ command: String, _ args: [ByteBuffer]) -> Bool {

@@ -55,12 +55,10 @@ public final class LodeService: Service, Sendable {
     public func run() async throws {
         transition(.starting)
         // A port in use is reported before anything is created (as Redis, which binds first).
-        for address in config.bind where !address.hasPrefix("-") {
-            if let reason = ProcessSupervision.checkPortFree(host: address, port: config.port) {
-                transition(.stopped)
-                throw StartupError(description: "Could not create server TCP listening socket \(address):\(config.port): "
-                                   + "\(reason)\nFailed listening on port \(config.port) (tcp), aborting.")
-            }
+        if let (address, reason) = ProcessSupervision.firstUnbindable(config.bind, port: config.port) {
+            transition(.stopped)
+            throw StartupError(description: "Could not create server TCP listening socket \(address):\(config.port): "
+                               + "\(reason)\nFailed listening on port \(config.port) (tcp), aborting.")
         }
         let lock = try DataDirectoryLock(directory: config.dir)
         defer { lock.release() }

@@ -130,6 +130,15 @@ public enum ProcessSupervision {
         return nil
     }
 
+    /// The first required `bind` address ("-addr" ones are optional) that cannot take
+    /// `port` now, with the reason.
+    static func firstUnbindable(_ addresses: [String], port: Int) -> (address: String, reason: String)? {
+        for address in addresses where !address.hasPrefix("-") {
+            if let reason = checkPortFree(host: address, port: port) { return (address, reason) }
+        }
+        return nil
+    }
+
     /// mkdir -p with the system's reason on failure (not a Foundation error domain).
     static func makeDirectory(_ path: String) -> String? {
         var built = path.hasPrefix("/") ? "" : "."

@@ -69,12 +69,8 @@ final class RunningServer {
 
     /// What the start-up log says was found: keys per database and the data file's size.
     func startupFigures() -> String {
-        var keys = 0, databases = 0
-        for logical in 0..<store.databases {
-            let n = store.counts(db: store.physical(logical)).keys
-            keys += n
-            if n > 0 { databases += 1 }
-        }
+        let counts = state.databaseCounts()
+        let keys = counts.reduce(0) { $0 + $1.keys }, databases = counts.count
         let env = store.env.info()
         let used = (env.lastPage + 1) * env.pageSize
         return "\(keys) keys in \(databases) databases, \(used) bytes of LMDB data"
@@ -169,12 +165,11 @@ final class RunningServer {
     /// Whether CONFIG SET may move the listeners: every address must be bindable now.
     private func listenerCheck(bind addresses: [String], port: Int) -> String? {
         guard port != 0 else { return "port 0 (a free port) is for start-up only" }
-        for address in addresses where !address.hasPrefix("-") {
-            if let reason = ProcessSupervision.checkPortFree(host: address, port: port), port != state.boundPort {
-                return "\(address):\(port): \(reason)"
-            }
+        // The port the listeners hold now is busy with them: only a new port is checked.
+        guard port != state.boundPort, let (address, reason) = ProcessSupervision.firstUnbindable(addresses, port: port) else {
+            return nil
         }
-        return nil
+        return "\(address):\(port): \(reason)"
     }
 
     /// tcp-keepalive, as Redis's anetKeepAlive: probes after `seconds` idle, then every

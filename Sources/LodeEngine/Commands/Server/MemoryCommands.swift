@@ -29,14 +29,15 @@ enum MemoryCommands {
 
     static func stats(_ c: inout CommandContext) throws(CommandError) {
         let m = MemoryOverhead(c.server)
+        let keys = c.server.databaseCounts().reduce(0) { $0 + $1.keys }
         let active = m.reserved, resident = m.anonymousResident
         func ratio(_ a: Int, _ b: Int) -> Double { b == 0 ? 0 : Double(a) / Double(b) }
         let integers: [(String, Int)] = [
             ("peak.allocated", m.peak), ("total.allocated", m.heap), ("startup.allocated", m.startup),
             ("replication.backlog", 0), ("clients.slaves", 0), ("clients.normal", m.clients), ("cluster.links", 0),
             ("aof.buffer", 0), ("lua.caches", m.luaCaches), ("functions.caches", m.functionCaches),
-            ("overhead.total", m.overhead), ("keys.count", m.keys),
-            ("keys.bytes-per-key", m.keys == 0 ? 0 : max(0, m.heap - m.startup) / m.keys), ("dataset.bytes", m.dataset),
+            ("overhead.total", m.overhead), ("keys.count", keys),
+            ("keys.bytes-per-key", keys == 0 ? 0 : max(0, m.heap - m.startup) / keys), ("dataset.bytes", m.dataset),
         ]
         let tail: [(String, Double, Int)] = [
             ("allocator-fragmentation", ratio(active, m.heap), active - m.heap),

@@ -23,8 +23,7 @@ enum ServerCommands {
         let scripts = s.scripts
         let eval = scripts.evalInterpreter?.usedMemory ?? 0
         let functions = scripts.functions.usedMemory
-        let evalCache = scripts.scripts.values.reduce(0) { $0 + $1.body.count + 40 }
-        let functionCache = scripts.functions.current.libraries.values.reduce(0) { $0 + $1.code.count }
+        let evalCache = scripts.evalCacheBytes, functionCache = scripts.functionCodeBytes
         return ["used_memory_lua:\(eval)", "used_memory_vm_eval:\(eval)", "used_memory_lua_human:\(human(eval))",
                 "used_memory_scripts_eval:\(evalCache)", "number_of_cached_scripts:\(scripts.scripts.count)",
                 "number_of_functions:\(scripts.functions.current.functions.count)",
@@ -163,10 +162,7 @@ enum ServerCommands {
             lines = ["# CPU", "used_cpu_sys:\(String(format3: sys))", "used_cpu_user:\(String(format3: user))"]
         case "keyspace":
             lines = ["# Keyspace"]
-            for logical in 0..<s.store.databases {
-                let (keys, expires) = s.store.counts(db: s.store.physical(logical))
-                if keys > 0 { lines.append("db\(logical):keys=\(keys),expires=\(expires),avg_ttl=0") }
-            }
+            lines += s.databaseCounts().map { "db\($0.db):keys=\($0.keys),expires=\($0.expires),avg_ttl=0" }
         default:
             return ""
         }
