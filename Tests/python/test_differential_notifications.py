@@ -349,18 +349,21 @@ SCRIPT = [("strings", STRINGS), ("keys", KEYS), ("hashes", HASHES), ("sets", SET
 
 # Expiry: the time passes on both servers (a sleep), then the key is touched;
 # only one key at a time comes due, so active and lazy expiry give the same stream.
+# Relative expiries are 50 ms, not 1: Redis deletes a key at once (a `del` event, not
+# `expire`) when the time set has already passed by the time it checks, which a 1 ms
+# expiry on a loaded machine sometimes does; 50 ms is far longer than one command.
 EXPIRY = cmds(
-    "SET e1 v", "PEXPIRE e1 1", "SLEEP 0.03", "GET e1",
-    "SET e1 v PX 1", "SLEEP 0.03", "EXISTS e1",
-    "HSET e2 f v", "PEXPIRE e2 1", "SLEEP 0.03", "HGET e2 f",
-    "RPUSH e3 a", "PEXPIRE e3 1", "SLEEP 0.03", "LPUSH e3 b", "TTL e3",
-    "SADD e4 a", "PEXPIRE e4 1", "SLEEP 0.03", "SET e4 v",
-    "ZADD e5 1 a", "PEXPIRE e5 1", "SLEEP 0.03", "ZCARD e5",
-    "SET e6 v", "PEXPIRE e6 1", "SLEEP 0.03", "MSET e6 x",
-    "SET e7 v", "SET e8 v", "PEXPIRE e8 1", "SLEEP 0.03", "RENAME e7 e8",
-    "SADD e9 a", "SET e10 v", "PEXPIRE e10 1", "SLEEP 0.03", "SUNIONSTORE e10 e9",
-    "SET e11 v", "PEXPIRE e11 1", "SLEEP 0.03", "DEL e11",
-    "SET e12 v", "PEXPIRE e12 1", "SLEEP 0.03", "GETDEL e12",
+    "SET e1 v", "PEXPIRE e1 50", "SLEEP 0.12", "GET e1",
+    "SET e1 v PX 50", "SLEEP 0.12", "EXISTS e1",
+    "HSET e2 f v", "PEXPIRE e2 50", "SLEEP 0.12", "HGET e2 f",
+    "RPUSH e3 a", "PEXPIRE e3 50", "SLEEP 0.12", "LPUSH e3 b", "TTL e3",
+    "SADD e4 a", "PEXPIRE e4 50", "SLEEP 0.12", "SET e4 v",
+    "ZADD e5 1 a", "PEXPIRE e5 50", "SLEEP 0.12", "ZCARD e5",
+    "SET e6 v", "PEXPIRE e6 50", "SLEEP 0.12", "MSET e6 x",
+    "SET e7 v", "SET e8 v", "PEXPIRE e8 50", "SLEEP 0.12", "RENAME e7 e8",
+    "SADD e9 a", "SET e10 v", "PEXPIRE e10 50", "SLEEP 0.12", "SUNIONSTORE e10 e9",
+    "SET e11 v", "PEXPIRE e11 50", "SLEEP 0.12", "DEL e11",
+    "SET e12 v", "PEXPIRE e12 50", "SLEEP 0.12", "GETDEL e12",
     "SET e13 v PXAT 1", "GET e13", "SET e13 v", "SET e13 w EXAT 1", "TYPE e13",
 )
 
