@@ -70,7 +70,7 @@ final class StoreTests: XCTestCase {
             XCTAssertEqual(try store.get(db: 0, key: ByteBuffer(string: k), now: 0)?.value, ByteBuffer(string: "\(i)"))
         }
         var seen: [String] = []
-        _ = try store.scan(db: 0, after: nil, count: 100, now: 0) { k, _ in seen.append(String(buffer: k)) }
+        _ = try store.scan(db: 0, cursor: 0, count: 100, now: 0) { k, _ in seen.append(String(buffer: k)) }
         XCTAssertEqual(Set(seen), Set(keys))
         XCTAssertTrue(try store.delete(db: 0, key: ByteBuffer(string: keys[0])))
         XCTAssertEqual(try store.get(db: 0, key: ByteBuffer(string: keys[1]), now: 0)?.value, ByteBuffer(string: "1"))
@@ -95,21 +95,87 @@ final class StoreTests: XCTestCase {
         store.close()
     }
 
-    func testScanResumesAfterPositionDespiteWrites() throws {
+    func testScanResumesAtItsCursorDespiteWrites() throws {
         let store = try open()
         for i in 0..<100 { try store.put(db: 0, key: ByteBuffer(string: String(format: "k%03d", i)), record: value("x")) }
         _ = store.endTurn()
-        var seen = Set<String>()
-        var position: [UInt8]? = nil
+        var seen: [String] = []
+        var cursor: UInt64 = 0
         var round = 0
         repeat {
-            position = try store.scan(db: 0, after: position, count: 7, now: 0) { k, _ in seen.insert(String(buffer: k)) }
+            let before = cursor
+            cursor = try store.scan(db: 0, cursor: cursor, count: 7, now: 0) { k, _ in seen.append(String(buffer: k)) }
+            XCTAssertTrue(cursor == 0 || cursor > before, "cursors only move forward in the hash order")
+            XCTAssertLessThan(cursor, KeyHash.limit)
             // Writes between calls: delete a key already returned, add new ones.
             try store.put(db: 0, key: ByteBuffer(string: "new\(round)"), record: value("y"))
+            if let done = seen.first { _ = try store.delete(db: 0, key: ByteBuffer(string: done)) }
             round += 1
             _ = store.endTurn()
-        } while position != nil
-        for i in 0..<100 { XCTAssertTrue(seen.contains(String(format: "k%03d", i))) }
+        } while cursor != 0
+        let old = seen.filter { $0.hasPrefix("k") }
+        XCTAssertEqual(old.count, 100, "each key present for the whole scan exactly once")
+        XCTAssertEqual(Set(old).count, 100)
+        store.close()
+    }
+
+    func testScanCursorsSurviveReopeningAndCountOne() throws {
+        var store = try open()
+        let keys = (0..<500).map { "key:\($0)" }
+        for k in keys { try store.put(db: 3, key: ByteBuffer(string: k), record: value("v")) }
+        try store.put(db: 4, key: ByteBuffer(string: "elsewhere"), record: value("v"))
+        _ = store.endTurn()
+        var seen: [String] = []
+        var cursor: UInt64 = 0
+        var calls = 0
+        repeat {
+            var batch = 0
+            cursor = try store.scan(db: 3, cursor: cursor, count: 1, now: 0) { k, _ in seen.append(String(buffer: k)); batch += 1 }
+            XCTAssertGreaterThanOrEqual(batch, 1)
+            calls += 1
+            if calls == 250 {
+                // The cursor is a position, not a token: it means the same after a restart.
+                store.close()
+                store = try open()
+            }
+        } while cursor != 0
+        XCTAssertEqual(seen.sorted(), keys.sorted())
+        store.close()
+    }
+
+    func testKeysNumberedInSequenceShareAHashByHundreds() {
+        func hash(_ s: String) -> UInt64 { Array(s.utf8).withUnsafeBytes { KeyHash.of($0) } }
+        XCTAssertEqual(hash("user:1200"), hash("user:1299"))
+        XCTAssertEqual(hash("item:ab07"), hash("item:ab"), "a name without two trailing digits joins their group")
+        XCTAssertNotEqual(hash("user:1200"), hash("user:12"))
+        XCTAssertNotEqual(hash("user:1200"), hash("user:1300"))
+        XCTAssertNotEqual(hash("user:1"), hash("user:2"), "one trailing digit is hashed")
+        XCTAssertNotEqual(hash("ab"), hash("ac"))
+        XCTAssertEqual(hash("42"), hash(""))
+        XCTAssertLessThan(hash("anything"), KeyHash.limit)
+        // Part of the on-disk format: FNV-1a-64, murmur3's fmix64, the top 46 bits (also computed in Python).
+        XCTAssertEqual(hash("foo"), 0x2be1_7a95_5a56)
+        XCTAssertEqual(hash("user:42"), 0x29bb_28c2_a730)
+    }
+
+    func testAScanReplyHoldsWholeGroupsWhateverTheCount() throws {
+        let store = try open()
+        let keys = (0..<2000).map { String(format: "seq:%04d", $0) }  // 20 groups of 100
+        for k in keys { try store.put(db: 0, key: ByteBuffer(string: k), record: value("v")) }
+        _ = store.endTurn()
+        var cursor: UInt64 = 0
+        var batches: [[String]] = []
+        repeat {
+            var batch: [String] = []
+            cursor = try store.scan(db: 0, cursor: cursor, count: 1, now: 0) { k, _ in batch.append(String(buffer: k)) }
+            batches.append(batch)
+        } while cursor != 0
+        XCTAssertEqual(batches.count, 20)
+        XCTAssertTrue(batches.allSatisfy { $0.count == 100 && $0 == $0.sorted() }, "a group is contiguous, in byte order")
+        XCTAssertEqual(batches.flatMap { $0 }.sorted(), keys)
+        var picked = Set<String>()
+        for _ in 0..<300 { if let k = try store.randomKey(db: 0, now: 0) { picked.insert(String(buffer: k)) } }
+        XCTAssertGreaterThan(picked.count, 250, "RANDOMKEY picks inside a group, not only its first key")
         store.close()
     }
 

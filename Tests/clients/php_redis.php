@@ -8,7 +8,7 @@ $r->connect("127.0.0.1", $port);
 $r->flushDB();
 check("strings", $r->set("php:s", "v") === true && $r->get("php:s") === "v" && $r->incrBy("php:n", 5) === 5);
 $r->hMSet("php:h", ["a" => "1", "b" => "2"]);
-check("hash", $r->hGetAll("php:h") === ["a" => "1", "b" => "2"]);
+check("hash", $r->hGetAll("php:h") == ["a" => "1", "b" => "2"]);  // == : the same pairs in any order
 $replies = $r->pipeline()->set("php:p1", "1")->set("php:p2", "2")->mget(["php:p1", "php:p2"])->exec();
 check("pipeline", $replies === [true, true, ["1", "2"]]);
 $tx = $r->multi()->set("php:t", "x")->incr("php:tn")->get("php:t")->exec();

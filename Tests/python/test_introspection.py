@@ -328,26 +328,3 @@ def test_lolwut_as_redis(lode_module, redis_ref):
             assert [len(line) for line in visible] == [len(line) for line in expected], args
         schotter = as_text(lc.call("LOLWUT", "VERSION", "5", "20", "4", "2")).splitlines()
         assert schotter[0] == "⠀⡤⠤⠤⠤⣤⠤⠤⠤⢤⡤⠤⠤⠤⣤⠤⠤⠤⢤⠀"   # the unrotated top rows, as Redis draws them
-
-
-def test_a_forgotten_scan_cursor_is_an_error_not_an_empty_end(lode):
-    """Lode's SCAN cursors are remembered tokens (see the README's differences): one the
-    server no longer knows, after a restart say, must not read as the end of the scan
-    (which would silently lose the keys not yet returned): it is an error."""
-    with lode.client() as c:
-        for i in range(50):
-            c.call("SET", f"fc:{i}", "v")
-        c.call("HSET", "fc:h", *[x for i in range(50) for x in (f"f{i}", "v")])
-        c.call("SADD", "fc:s", *[f"m{i}" for i in range(50)])
-        c.call("ZADD", "fc:z", *[x for i in range(50) for x in (str(i), f"m{i}")])
-        cursors = {"SCAN": c.call("SCAN", "0", "COUNT", "5")[0], "HSCAN": c.call("HSCAN", "fc:h", "0", "COUNT", "5")[0],
-                   "SSCAN": c.call("SSCAN", "fc:s", "0", "COUNT", "5")[0], "ZSCAN": c.call("ZSCAN", "fc:z", "0", "COUNT", "5")[0]}
-        assert all(cursor != b"0" for cursor in cursors.values())
-        assert c.call_raw("SCAN", "123456789").startswith(b"-ERR unknown cursor")
-    lode.stop()
-    lode.start()
-    with lode.client() as c:
-        for command, cursor in cursors.items():
-            args = [command] + ([] if command == "SCAN" else ["fc:" + command[0].lower()]) + [cursor]
-            assert c.call_raw(*args).startswith(b"-ERR unknown cursor: the server restarted"), command
-        assert c.call("HSCAN", "fc:nokey", cursors["HSCAN"]) == [b"0", []]   # a key that is gone ends its scan

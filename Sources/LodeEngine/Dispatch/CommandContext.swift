@@ -5,10 +5,6 @@ import NIOCore
 
 /// An error reply. `text` starts with the error code ("ERR ...", "WRONGTYPE ...").
 struct CommandError: Error {
-    /// A SCAN-family cursor this server did not hand out or no longer remembers (it
-    /// restarted, or 100,000 newer cursors pushed it out): the caller must start again.
-    static let unknownScanCursor = CommandError(
-        "ERR unknown cursor: the server restarted or forgot it (too many scans at once); start the scan again from 0")
     let text: String
     init(_ text: String) { self.text = text }
 

@@ -38,10 +38,6 @@ package final class ServerState {
     var nextClientID = 1
     /// The port the server listens on (the bound one when `port 0` was asked for).
     package var boundPort = 0
-    /// SCAN cursors: a number handed to the client → the LMDB position after which
-    /// the next call continues. Bounded; the oldest are forgotten first.
-    var scanCursors: [UInt64: [UInt8]] = [:]
-    var scanCursorOrder: [UInt64] = []
     /// Called by SHUTDOWN.
     package var shutdownRequested: (() -> Void)?
     /// Called after CONFIG SET changed a setting that lives outside this object.
@@ -179,21 +175,6 @@ package final class ServerState {
         stats.storageErrors += 1
         stats.lastStorageError = e.description
         logger.warning("write failed: \(e.description)")
-    }
-
-    func rememberScanCursor(_ position: [UInt8]) -> UInt64 {
-        var id: UInt64
-        // Below 2^53: clients that read a cursor as a double (JavaScript's Number,
-        // Lua's tonumber) keep it exact.
-        repeat { id = UInt64.random(in: 1...(1 << 53) - 1) } while scanCursors[id] != nil
-        scanCursors[id] = position
-        scanCursorOrder.append(id)
-        if scanCursorOrder.count > 100_000 {
-            let old = scanCursorOrder.prefix(10_000)
-            for o in old { scanCursors.removeValue(forKey: o) }
-            scanCursorOrder.removeFirst(10_000)
-        }
-        return id
     }
 }
 

@@ -117,14 +117,16 @@ extension CommandContext {
     }
 
     func element(_ c: Collection, _ name: ByteBuffer) throws(CommandError) -> ByteBuffer? {
-        do { return try store.element(version: c.meta.version, name) } catch { throw storeFailure(error) }
+        do { return try store.element(version: c.meta.version, name, hashed: c.type != .list) } catch { throw storeFailure(error) }
     }
 
     /// Sets an element; returns true when it is new (and counts it).
     @discardableResult
     func setElement(_ c: inout Collection, _ name: ByteBuffer, _ value: ByteBuffer) throws(CommandError) -> Bool {
         let added: Bool
-        do { added = try store.setElement(version: c.meta.version, name, value: value) } catch { throw storeFailure(error) }
+        do {
+            added = try store.setElement(version: c.meta.version, name, value: value, hashed: c.type != .list)
+        } catch { throw storeFailure(error) }
         if added { c.meta.size += 1 }
         return added
     }
@@ -132,7 +134,7 @@ extension CommandContext {
     @discardableResult
     func removeElement(_ c: inout Collection, _ name: ByteBuffer) throws(CommandError) -> Bool {
         let removed: Bool
-        do { removed = try store.removeElement(version: c.meta.version, name) } catch { throw storeFailure(error) }
+        do { removed = try store.removeElement(version: c.meta.version, name, hashed: c.type != .list) } catch { throw storeFailure(error) }
         if removed { c.meta.size -= 1 }
         return removed
     }
@@ -142,7 +144,7 @@ extension CommandContext {
         var out: [(ByteBuffer, ByteBuffer)] = []
         out.reserveCapacity(c.meta.size)
         do {
-            _ = try store.elements(version: c.meta.version) { n, v in
+            _ = try store.elements(version: c.meta.version, hashed: c.type != .list) { n, v in
                 out.append((n, v))
                 return true
             }
@@ -193,17 +195,16 @@ extension CommandContext {
     }
 
     /// `[0, []]`: a finished (or empty) scan.
-    /// (A cursor the server does not know is an error, never an empty reply: that would
-    /// end a scan that could go on, silently losing the keys not yet returned.)
     mutating func writeEmptyScan() {
         out.writeArrayHeader(2)
         out.writeBulk(string: "0")
         out.writeArrayHeader(0)
     }
 
-    /// SCAN-style iteration over a collection: HSCAN, SSCAN.
+    /// SCAN-style iteration over a collection: HSCAN, SSCAN, ZSCAN. The cursor is
+    /// a position in the collection's hash order (Store.scanElements).
     mutating func scanElements(_ c: Collection?, cursorArg: Int, withValues: Bool) throws(CommandError) {
-        guard let cursor = KeyCommands.parseCursor(bytes(cursorArg)) else { throw CommandError("ERR invalid cursor") }
+        let cursor = try KeyCommands.scanCursor(bytes(cursorArg))
         var count = 10
         var pattern: [UInt8]? = nil
         var j = cursorArg + 1
@@ -222,23 +223,17 @@ extension CommandContext {
             }
         }
         var found: [(ByteBuffer, ByteBuffer)] = []
-        var next: [UInt8]? = nil
+        var next: UInt64 = 0
         if let c {
-            var after: [UInt8]? = nil
-            if cursor != 0 {
-                guard let p = server.scanCursors[cursor] else { throw .unknownScanCursor }
-                after = p
-            }
             do {
-                next = try store.elements(version: c.meta.version, after: after, limit: count) { n, v in
-                    if let pattern, !pattern.withUnsafeBytes({ p in n.withUnsafeReadableBytes { globMatch(p, $0) } }) { return true }
+                next = try store.scanElements(version: c.meta.version, cursor: cursor, count: count) { n, v in
+                    if let pattern, !pattern.withUnsafeBytes({ p in n.withUnsafeReadableBytes { globMatch(p, $0) } }) { return }
                     found.append((n, v))
-                    return true
                 }
             } catch { throw storeFailure(error) }
         }
         out.writeArrayHeader(2)
-        out.writeBulk(string: String(next.map { server.rememberScanCursor($0) } ?? 0))
+        out.writeBulk(string: String(next))
         out.writeArrayHeader(found.count * (withValues ? 2 : 1))
         for (n, v) in found {
             out.writeBulk(n)

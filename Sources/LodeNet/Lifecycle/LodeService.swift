@@ -134,6 +134,8 @@ public final class LodeService: Service, Sendable {
         options.cacheBytes = config.cacheBudget
         options.cachePolicy = config.cacheEvictionPolicy
         options.databases = config.databases
+        let logger = self.logger
+        options.log = { logger.notice("\($0)") }
         do {
             return try Store(options: options)
         } catch StoreError.formatMismatch(let found, let expected) {

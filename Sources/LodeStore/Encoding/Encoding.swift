@@ -40,44 +40,42 @@ public struct Record: Equatable {
 /// The byte layouts of Lode's LMDB databases. All integers are big-endian so that
 /// byte order equals numeric order (the expiry index depends on it).
 public enum KeyEncoding {
-    /// Keys up to this length are stored verbatim after a 2-byte prefix. Longer keys
+    /// Keys up to this length are stored verbatim after the prefix. Longer keys
     /// (LMDB refuses keys over 511 bytes) are stored as prefix + hash + sequence, with
     /// the full key inside the record so that hash collisions are told apart.
     public static let maxInlineKeyLength = 480
     static let longKeyPrefixLength = 448
     static let shortTag: UInt8 = 0
     static let longTag: UInt8 = 1
-    /// Length of the part of a long key's LMDB key that is shared by every key with
-    /// the same prefix and hash (the chain that a lookup walks).
-    static let longChainLength = 2 + longKeyPrefixLength + 8
 
-    /// Appends the LMDB key of a short user key.
-    static func appendShortKey(db: UInt8, key: ByteBuffer, to out: inout [UInt8]) {
+    /// Where the short/long tag sits in a keyspace LMDB key: after `db`, and in
+    /// format 2 after the 46-bit key hash that orders the keyspace (`hashed`).
+    @inline(__always)
+    static func keyTagOffset(hashed: Bool) -> Int { hashed ? 1 + KeyHash.byteCount : 1 }
+
+    /// Appends the LMDB key of a short user key: `db · [hash] · 0x00 · key`.
+    static func appendShortKey(db: UInt8, key: ByteBuffer, hashed: Bool, to out: inout [UInt8]) {
         out.append(db)
-        out.append(shortTag)
-        key.withUnsafeReadableBytes { out.append(contentsOf: $0) }
+        key.withUnsafeReadableBytes { raw in
+            if hashed { KeyHash.append(KeyHash.of(raw), to: &out) }
+            out.append(shortTag)
+            out.append(contentsOf: raw)
+        }
     }
 
-    /// Appends the chain prefix of a long user key (without the sequence number).
-    static func appendLongChain(db: UInt8, key: ByteBuffer, to out: inout [UInt8]) {
+    /// Appends the chain prefix of a long user key (without the sequence number):
+    /// `db · [hash] · 0x01 · first 448 bytes · FNV-1a-64`.
+    static func appendLongChain(db: UInt8, key: ByteBuffer, hashed: Bool, to out: inout [UInt8]) {
         out.append(db)
-        out.append(longTag)
         key.withUnsafeReadableBytes { raw in
+            if hashed { KeyHash.append(KeyHash.of(raw), to: &out) }
+            out.append(longTag)
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[0..<longKeyPrefixLength]))
             appendBigEndian(fnv1a64(raw), to: &out)
         }
     }
 
-    /// FNV-1a: stable across processes and versions (unlike Swift's seeded Hasher),
-    /// because it is part of the on-disk format.
-    static func fnv1a64(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes {
-            h ^= UInt64(b)
-            h = h &* 0x0000_0100_0000_01B3
-        }
-        return h
-    }
+    static func fnv1a64(_ bytes: UnsafeRawBufferPointer) -> UInt64 { KeyHash.fnv1a64(bytes) }
 
     @inline(__always)
     static func appendBigEndian(_ v: UInt64, to out: inout [UInt8]) {
@@ -157,10 +155,11 @@ public enum KeyEncoding {
     }
 
     /// The user key stored at an LMDB key/record pair (for SCAN, KEYS, expiry).
-    static func userKey(lmdbKey: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) -> ByteBuffer? {
-        guard lmdbKey.count >= 2 else { return nil }
-        if lmdbKey[1] == shortTag {
-            return ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: lmdbKey[2...]))
+    static func userKey(lmdbKey: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer, hashed: Bool) -> ByteBuffer? {
+        let tag = keyTagOffset(hashed: hashed)
+        guard lmdbKey.count > tag else { return nil }
+        if lmdbKey[tag] == shortTag {
+            return ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: lmdbKey[(tag + 1)...]))
         }
         guard let h = readHeader(record), let r = h.fullKeyRange else { return nil }
         return ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: record[r]))

@@ -237,6 +237,12 @@ public final class LMDBTransaction {
         try check(mdb_drop(handle, db.dbi, 0))
     }
 
+    /// Deletes a named database from the environment (a format migration's old ones);
+    /// its handle must not be used afterwards.
+    public func drop(_ db: LMDBDatabase) throws(LMDBError) {
+        try check(mdb_drop(handle, db.dbi, 1))
+    }
+
     public func entryCount(_ db: LMDBDatabase) throws(LMDBError) -> Int {
         var s = MDB_stat()
         try check(mdb_stat(handle, db.dbi, &s))

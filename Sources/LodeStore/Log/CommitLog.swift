@@ -33,6 +33,10 @@ public final class CommitLog {
         case scoreIndexDelete = 10
         /// A named metadata record (FUNCTION libraries).
         case meta = 11
+        /// Elements of hashes, sets and sorted sets, which format 2 orders by hash
+        /// (6 and 7 are list elements there, and every element in format 1).
+        case setHashedElement = 12
+        case removeHashedElement = 13
     }
 
     public enum Op {
@@ -41,8 +45,8 @@ public final class CommitLog {
         case flush(db: UInt8)
         case flushAll
         case swap(Int, Int)
-        case setElement(version: UInt64, sub: ByteBuffer, value: ByteBuffer)
-        case removeElement(version: UInt64, sub: ByteBuffer)
+        case setElement(version: UInt64, sub: ByteBuffer, value: ByteBuffer, hashed: Bool)
+        case removeElement(version: UInt64, sub: ByteBuffer, hashed: Bool)
         case scoreIndex(version: UInt64, score: Double, member: ByteBuffer, present: Bool)
         case meta(name: String, value: ByteBuffer)
     }
@@ -103,15 +107,15 @@ public final class CommitLog {
             pending.writeInteger(OpTag.swap.rawValue)
             pending.writeInteger(UInt16(a))
             pending.writeInteger(UInt16(b))
-        case .setElement(let version, let sub, let value):
-            pending.writeInteger(OpTag.setElement.rawValue)
+        case .setElement(let version, let sub, let value, let hashed):
+            pending.writeInteger((hashed ? OpTag.setHashedElement : .setElement).rawValue)
             pending.writeInteger(version)
             pending.writeInteger(UInt32(sub.readableBytes))
             pending.writeImmutableBuffer(sub)
             pending.writeInteger(UInt32(value.readableBytes))
             pending.writeImmutableBuffer(value)
-        case .removeElement(let version, let sub):
-            pending.writeInteger(OpTag.removeElement.rawValue)
+        case .removeElement(let version, let sub, let hashed):
+            pending.writeInteger((hashed ? OpTag.removeHashedElement : .removeElement).rawValue)
             pending.writeInteger(version)
             pending.writeInteger(UInt32(sub.readableBytes))
             pending.writeImmutableBuffer(sub)
@@ -229,19 +233,19 @@ public final class CommitLog {
             case .swap:
                 guard let a = b.readInteger(as: UInt16.self), let c = b.readInteger(as: UInt16.self) else { return nil }
                 ops.append(.swap(Int(a), Int(c)))
-            case .setElement:
+            case .setElement, .setHashedElement:
                 guard let v = b.readInteger(as: UInt64.self), let sl = b.readInteger(as: UInt32.self),
                       let sub = b.readSlice(length: Int(sl)), let vl = b.readInteger(as: UInt32.self),
                       let value = b.readSlice(length: Int(vl)) else { return nil }
-                ops.append(.setElement(version: v, sub: sub, value: value))
+                ops.append(.setElement(version: v, sub: sub, value: value, hashed: tag == .setHashedElement))
             case .scoreIndexPut, .scoreIndexDelete:
                 guard let v = b.readInteger(as: UInt64.self), let bits = b.readInteger(as: UInt64.self),
                       let ml = b.readInteger(as: UInt32.self), let member = b.readSlice(length: Int(ml)) else { return nil }
                 ops.append(.scoreIndex(version: v, score: Double(bitPattern: bits), member: member, present: tag == .scoreIndexPut))
-            case .removeElement:
+            case .removeElement, .removeHashedElement:
                 guard let v = b.readInteger(as: UInt64.self), let sl = b.readInteger(as: UInt32.self),
                       let sub = b.readSlice(length: Int(sl)) else { return nil }
-                ops.append(.removeElement(version: v, sub: sub))
+                ops.append(.removeElement(version: v, sub: sub, hashed: tag == .removeHashedElement))
             case .meta:
                 guard let nl = b.readInteger(as: UInt16.self), let name = b.readString(length: Int(nl)),
                       let vl = b.readInteger(as: UInt32.self), let value = b.readSlice(length: Int(vl)) else { return nil }

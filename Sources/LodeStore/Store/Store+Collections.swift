@@ -55,12 +55,13 @@ extension KeyEncoding {
         return readBigEndian(raw, at: h.payloadStart)
     }
 
-    /// Sub-key of an element: `version u64 · 0x00 · sub` when short; long ones as
-    /// `version · 0x01 · first 448 bytes · FNV-1a-64 · seq u16` with the full
-    /// element name at the start of the value (`u32 length · name · value`).
-    static func appendSubPrefix(version: UInt64, to out: inout [UInt8]) {
-        appendBigEndian(version, to: &out)
-    }
+    /// Sub-key of an element: `version u64 · [hash] · 0x00 · sub` when short; long
+    /// ones as `version · [hash] · 0x01 · first 448 bytes · FNV-1a-64 · seq u16`
+    /// with the full element name at the start of the value (`u32 length · name ·
+    /// value`). The hash (format 2) orders the elements of hashes, sets and sorted
+    /// sets for HSCAN/SSCAN/ZSCAN cursors; list elements keep their index order.
+    @inline(__always)
+    static func elementTagOffset(hashed: Bool) -> Int { hashed ? 8 + KeyHash.byteCount : 8 }
 }
 
 extension Store {
@@ -81,9 +82,11 @@ extension Store {
     }
 
     /// Locates an element's sub-key: fills `out`, returns whether it exists.
-    private func locateElement(_ txn: LMDBTransaction, version: UInt64, _ sub: ByteBuffer, into out: inout [UInt8]) throws -> Bool {
+    func locateElement(_ txn: LMDBTransaction, version: UInt64, _ sub: ByteBuffer, hashed: Bool,
+                       into out: inout [UInt8]) throws -> Bool {
         out.removeAll(keepingCapacity: true)
         KeyEncoding.appendBigEndian(version, to: &out)
+        if hashed { sub.withUnsafeReadableBytes { KeyHash.append(KeyHash.of($0), to: &out) } }
         if sub.readableBytes <= KeyEncoding.maxInlineKeyLength {
             out.append(0)
             sub.withUnsafeReadableBytes { out.append(contentsOf: $0) }
@@ -134,20 +137,21 @@ extension Store {
         return k
     }
 
-    /// An element's value, or nil.
-    public func element(version: UInt64, _ sub: ByteBuffer) throws -> ByteBuffer? {
+    /// An element's value, or nil. `hashed`: the collection is a hash, set or sorted
+    /// set (elements in hash order), not a list (in index order).
+    public func element(version: UInt64, _ sub: ByteBuffer, hashed: Bool) throws -> ByteBuffer? {
         let ck = elementCacheKey(version, sub)
         if let hit = cache.get(db: Self.elementNamespace, key: ck) { return hit.value }
-        let value = try elementFromDisk(version: version, sub)
+        let value = try elementFromDisk(version: version, sub, hashed: hashed && hashedLayout)
         if let value { cache.put(db: Self.elementNamespace, key: ck, Record(value: value)) }
         return value
     }
 
-    private func elementFromDisk(version: UInt64, _ sub: ByteBuffer) throws -> ByteBuffer? {
+    private func elementFromDisk(version: UInt64, _ sub: ByteBuffer, hashed: Bool) throws -> ByteBuffer? {
         do {
             let txn = try currentReadTxn()
             var k: [UInt8] = []
-            guard try locateElement(txn, version: version, sub, into: &k) else { return nil }
+            guard try locateElement(txn, version: version, sub, hashed: hashed, into: &k) else { return nil }
             let long = sub.readableBytes > KeyEncoding.maxInlineKeyLength
             return try k.withUnsafeBytes { key in
                 try txn.withValue(subkeysDB, key: key) { v -> ByteBuffer? in
@@ -165,12 +169,12 @@ extension Store {
 
     /// Sets an element; returns true when it is new.
     @discardableResult
-    public func setElement(version: UInt64, _ sub: ByteBuffer, value: ByteBuffer) throws -> Bool {
+    public func setElement(version: UInt64, _ sub: ByteBuffer, value: ByteBuffer, hashed: Bool) throws -> Bool {
         let txn = try beginWrite()
         var k: [UInt8] = []
         let existed: Bool
         do {
-            existed = try locateElement(txn, version: version, sub, into: &k)
+            existed = try locateElement(txn, version: version, sub, hashed: hashed && hashedLayout, into: &k)
             let long = sub.readableBytes > KeyEncoding.maxInlineKeyLength
             let size = (long ? 4 + sub.readableBytes : 0) + value.readableBytes
             try k.withUnsafeBytes { key in
@@ -194,24 +198,24 @@ extension Store {
             throw fail(error)
         }
         writeCount += 1
-        if logging { commitLog.append(.setElement(version: version, sub: sub, value: value)) }
+        if logging { commitLog.append(.setElement(version: version, sub: sub, value: value, hashed: hashed)) }
         cache.put(db: Self.elementNamespace, key: elementCacheKey(version, sub), Record(value: value))
         return !existed
     }
 
     /// Removes an element; returns whether it existed.
     @discardableResult
-    public func removeElement(version: UInt64, _ sub: ByteBuffer) throws -> Bool {
+    public func removeElement(version: UInt64, _ sub: ByteBuffer, hashed: Bool) throws -> Bool {
         let txn = try beginWrite()
         var k: [UInt8] = []
         do {
-            guard try locateElement(txn, version: version, sub, into: &k) else { return false }
+            guard try locateElement(txn, version: version, sub, hashed: hashed && hashedLayout, into: &k) else { return false }
             try k.withUnsafeBytes { _ = try txn.delete(subkeysDB, key: $0) }
         } catch {
             throw fail(error)
         }
         writeCount += 1
-        if logging { commitLog.append(.removeElement(version: version, sub: sub)) }
+        if logging { commitLog.append(.removeElement(version: version, sub: sub, hashed: hashed)) }
         cache.remove(db: Self.elementNamespace, key: elementCacheKey(version, sub))
         return true
     }
@@ -220,23 +224,24 @@ extension Store {
     /// opaque position `after` (nil = first); `visit` returns false to stop.
     /// Returns the position of the last visited element when stopped early or
     /// when `limit` elements were visited and more remain, else nil.
-    public func elements(version: UInt64, after: [UInt8]? = nil, limit: Int = Int.max,
+    public func elements(version: UInt64, hashed: Bool, after: [UInt8]? = nil, limit: Int = Int.max,
                          _ visit: (_ name: ByteBuffer, _ value: ByteBuffer) -> Bool) throws -> [UInt8]? {
-        try elementsRaw(version: version, after: after, limit: limit) { n, v in
+        try elementsRaw(version: version, hashed: hashed, after: after, limit: limit) { n, v in
             visit(ByteBuffer(bytes: n), ByteBuffer(bytes: v))
         }
     }
 
     /// `elements` without copies: the bytes are valid only inside `visit` (for
     /// replies written straight from the database pages, e.g. LRANGE).
-    public func elementsRaw(version: UInt64, after: [UInt8]? = nil, limit: Int = Int.max,
+    public func elementsRaw(version: UInt64, hashed: Bool, after: [UInt8]? = nil, limit: Int = Int.max,
                             _ visit: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool) throws -> [UInt8]? {
+        let tag = KeyEncoding.elementTagOffset(hashed: hashed && hashedLayout)
         do {
             let txn = try currentReadTxn()
             let cursor = try LMDBCursor(txn, subkeysDB)
             let versionBE = version.bigEndian
             func inCollection(_ k: UnsafeRawBufferPointer) -> Bool {
-                k.count >= 9 && k.loadUnaligned(as: UInt64.self) == versionBE
+                k.count > tag && k.loadUnaligned(as: UInt64.self) == versionBE
             }
             var positioned: Bool
             if let after {
@@ -252,7 +257,7 @@ extension Store {
                 var member = true
                 let go: Bool = cursor.withCurrent { k, v in
                     guard inCollection(k) else { member = false; return false }
-                    if k[8] == 0 { return visit(UnsafeRawBufferPointer(rebasing: k[9...]), v) }
+                    if k[tag] == 0 { return visit(UnsafeRawBufferPointer(rebasing: k[(tag + 1)...]), v) }
                     let n = Int(KeyEncoding.readBigEndian32(v, at: 0))
                     return visit(UnsafeRawBufferPointer(rebasing: v[4..<(4 + n)]), UnsafeRawBufferPointer(rebasing: v[(4 + n)...]))
                 }
@@ -271,8 +276,8 @@ extension Store {
         }
     }
 
-    /// The position just before element `name` (short names only), for
-    /// `elements(version:after:)` to start at `name`.
+    /// The position just before element `name` of a list (short names only), for
+    /// `elements(version:hashed: false, after:)` to start at `name`.
     public func position(before name: ByteBuffer, version: UInt64) -> [UInt8] {
         var k: [UInt8] = []
         KeyEncoding.appendBigEndian(version, to: &k)
@@ -284,6 +289,53 @@ extension Store {
             k.append(contentsOf: [UInt8](repeating: 0xFF, count: 16))
         }
         return k
+    }
+
+    /// One step of HSCAN/SSCAN/ZSCAN over a hash, set or sorted set: as `scan`, the
+    /// elements from position `cursor` of the hash order on, at least `count` of
+    /// them when that many remain and the rest of the boundary hash's group; returns
+    /// the hash to resume at, 0 when done.
+    public func scanElements(version: UInt64, cursor: UInt64, count: Int,
+                             _ visit: (_ name: ByteBuffer, _ value: ByteBuffer) -> Void) throws -> UInt64 {
+        precondition(cursor < KeyHash.limit)
+        var start: [UInt8] = []
+        KeyEncoding.appendBigEndian(version, to: &start)
+        KeyHash.append(cursor, to: &start)
+        var seen = 0
+        var lastHash: UInt64? = nil
+        var next: UInt64 = 0
+        do {
+            let txn = try currentReadTxn()
+            let lmdb = try LMDBCursor(txn, subkeysDB)
+            var positioned = try start.withUnsafeBytes { try lmdb.seek(atLeast: $0) }
+            let versionBE = version.bigEndian
+            let tag = KeyEncoding.elementTagOffset(hashed: true)
+            while positioned {
+                let stop: Bool = lmdb.withCurrent { k, v in
+                    guard k.count > tag, k.loadUnaligned(as: UInt64.self) == versionBE else { return true }
+                    let hash = KeyHash.read(k, at: 8)
+                    if seen >= count && hash != lastHash {
+                        next = hash
+                        return true
+                    }
+                    if k[tag] == 0 {
+                        visit(ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: k[(tag + 1)...])), ByteBuffer(bytes: v))
+                    } else {
+                        let n = Int(KeyEncoding.readBigEndian32(v, at: 0))
+                        visit(ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: v[4..<(4 + n)])),
+                              ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: v[(4 + n)...])))
+                    }
+                    lastHash = hash
+                    return false
+                }
+                if stop { break }
+                seen += 1
+                positioned = try lmdb.next()
+            }
+        } catch {
+            throw StoreError(error)
+        }
+        return next
     }
 
     /// Deletes up to `limit` sub-keys of discarded collections (oldest version

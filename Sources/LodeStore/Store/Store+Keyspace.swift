@@ -85,53 +85,59 @@ extension Store {
 
     // MARK: iteration
 
-    /// One step of SCAN: up to `count` live keys of `db` strictly after `after`
-    /// (an opaque position, nil = start), in LMDB key order. Keys that exist for the
-    /// whole scan are returned at least once whatever else is written meanwhile,
-    /// because the position is a key, not an offset.
-    public func scan(db: UInt8, after: [UInt8]?, count: Int, now: Int64,
-                     visit: (ByteBuffer, ValueType) -> Void) throws -> [UInt8]? {
+    /// One step of SCAN: live keys of `db` from position `cursor` on, in hash order
+    /// (format 2: records sort by their 46-bit key hash, docs/storage.md). Visits at
+    /// least `count` records when that many remain — more when several keys share
+    /// the hash at the boundary, because a cursor cannot point between them — and
+    /// returns the hash to resume at, 0 when the database is done. A key present for
+    /// the whole scan is returned whatever is written meanwhile: the cursor is a
+    /// position in a fixed order, not an offset, and no table has to remember it.
+    public func scan(db: UInt8, cursor: UInt64, count: Int, now: Int64,
+                     visit: (ByteBuffer, ValueType) -> Void) throws -> UInt64 {
+        precondition(cursor < KeyHash.limit)
         do {
             let txn = try currentReadTxn()
-            let cursor = try LMDBCursor(txn, keysDB)
-            var positioned: Bool
-            if let after {
-                positioned = try after.withUnsafeBytes { try cursor.seek(atLeast: $0) }
-                if positioned, cursor.withCurrent({ k, _ in k.elementsEqual(after) }) {
-                    positioned = try cursor.next()
-                }
-            } else {
-                positioned = try [db].withUnsafeBytes { try cursor.seek(atLeast: $0) }
-            }
+            let lmdb = try LMDBCursor(txn, keysDB)
+            var start: [UInt8] = [db]
+            KeyHash.append(cursor, to: &start)
+            var positioned = try start.withUnsafeBytes { try lmdb.seek(atLeast: $0) }
             var seen = 0
-            var last: [UInt8]? = nil
-            while positioned && seen < count {
-                let inDB: Bool = cursor.withCurrent { k, v in
-                    guard k[0] == db else { return false }
+            var lastHash: UInt64? = nil
+            while positioned {
+                let next: UInt64? = lmdb.withCurrent { k, v in
+                    guard k[0] == db, k.count > 1 + KeyHash.byteCount else { return 0 }
+                    let hash = KeyHash.read(k, at: 1)
+                    if seen >= count && hash != lastHash { return hash }
                     if let h = KeyEncoding.readHeader(v), let t = h.type, !(h.expireAt != 0 && h.expireAt <= now),
-                       let user = KeyEncoding.userKey(lmdbKey: k, record: v) {
+                       let user = KeyEncoding.userKey(lmdbKey: k, record: v, hashed: true) {
                         visit(user, t)
                     }
-                    last = Array(k)
-                    return true
+                    lastHash = hash
+                    return nil
                 }
-                guard inDB else { return nil }
+                if let next { return next }
                 seen += 1
-                positioned = try cursor.next()
+                positioned = try lmdb.next()
             }
-            guard positioned else { return nil }
-            // Finished exactly at the end of this database?
-            if cursor.withCurrent({ k, _ in k[0] != db }) { return nil }
-            return last
+            return 0
         } catch {
             throw StoreError(error)
         }
     }
 
+    /// Every live key of `db` (KEYS), in hash order.
+    public func allKeys(db: UInt8, now: Int64, visit: (ByteBuffer) -> Void) throws {
+        var cursor: UInt64 = 0
+        repeat {
+            cursor = try scan(db: db, cursor: cursor, count: 1000, now: now) { key, _ in visit(key) }
+        } while cursor != 0
+    }
+
     /// A random live key of `db`, or nil when it has none.
     /// RANDOMKEY. A small database (up to `uniformWalkLimit` keys) is walked to a
     /// uniformly chosen key; a larger one is probed at random positions of the
-    /// key order (LMDB keeps no ranks), which favours keys after wide gaps.
+    /// hash order (LMDB keeps no ranks), which slightly favours keys after wide gaps
+    /// and keys in small groups (docs/storage.md, "Hash order").
     public func randomKey(db: UInt8, now: Int64) throws -> ByteBuffer? {
         do {
             let n = keyCounts[Int(db)]
@@ -142,7 +148,7 @@ extension Store {
                 while positioned && cursor.withCurrent({ k, _ in k[0] == db }) {
                     let key: ByteBuffer? = cursor.withCurrent { k, v in
                         guard let h = KeyEncoding.readHeader(v), !(h.expireAt != 0 && h.expireAt <= now) else { return nil }
-                        return KeyEncoding.userKey(lmdbKey: k, record: v)
+                        return KeyEncoding.userKey(lmdbKey: k, record: v, hashed: hashedLayout)
                     }
                     if let key { live.append(key) }
                     positioned = try cursor.next()
@@ -152,18 +158,27 @@ extension Store {
             for _ in 0..<100 {
                 let txn = try currentReadTxn()
                 let cursor = try LMDBCursor(txn, keysDB)
-                var probe: [UInt8] = [db, UInt8.random(in: 0...1)]
-                for _ in 0..<8 { probe.append(UInt8.random(in: 0...255)) }
+                // Keys sit at their hash: a uniform position is close to a uniform key.
+                var probe: [UInt8] = [db]
+                KeyHash.append(UInt64.random(in: 0..<KeyHash.limit), to: &probe)
                 var positioned = try probe.withUnsafeBytes { try cursor.seek(atLeast: $0) }
                 if !positioned || cursor.withCurrent({ k, _ in k[0] != db }) {
                     positioned = try [db].withUnsafeBytes { try cursor.seek(atLeast: $0) }
                     if !positioned || cursor.withCurrent({ k, _ in k[0] != db }) { return nil }
                 }
-                let found: ByteBuffer? = cursor.withCurrent { k, v in
-                    guard let h = KeyEncoding.readHeader(v), !(h.expireAt != 0 && h.expireAt <= now) else { return nil }
-                    return KeyEncoding.userKey(lmdbKey: k, record: v)
+                // The probe found a group (keys sharing a hash): pick one of its live keys,
+                // as Redis picks a random bucket, then a random key of its chain.
+                let group = cursor.withCurrent { k, _ in KeyHash.read(k, at: 1) }
+                var live: [ByteBuffer] = []
+                while positioned && cursor.withCurrent({ k, _ in k[0] == db && KeyHash.read(k, at: 1) == group }) {
+                    let key: ByteBuffer? = cursor.withCurrent { k, v in
+                        guard let h = KeyEncoding.readHeader(v), !(h.expireAt != 0 && h.expireAt <= now) else { return nil }
+                        return KeyEncoding.userKey(lmdbKey: k, record: v, hashed: true)
+                    }
+                    if let key { live.append(key) }
+                    positioned = try cursor.next()
                 }
-                if let found { return found }
+                if let found = live.randomElement() { return found }
             }
             return nil
         } catch {
@@ -203,7 +218,7 @@ extension Store {
                 let found: (ByteBuffer, UInt64)? = try lmdbKey.withUnsafeBytes { k in
                     try txn.withValue(keysDB, key: k) { v -> (ByteBuffer, UInt64)? in
                         guard let v, let h = KeyEncoding.readHeader(v), h.expireAt == expireAt,
-                              let user = KeyEncoding.userKey(lmdbKey: k, record: v) else { return nil }
+                              let user = KeyEncoding.userKey(lmdbKey: k, record: v, hashed: hashedLayout) else { return nil }
                         return (user, KeyEncoding.collectionVersion(v, h))
                     }
                 }

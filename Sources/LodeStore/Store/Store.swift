@@ -17,10 +17,14 @@ public final class Store {
         public var cacheBytes: Int = 64 << 20
         public var cachePolicy: EvictionPolicy = .s3fifo
         public var databases: Int = 16
+        /// Told of what the store does at open that an operator should know (a migration).
+        public var log: (String) -> Void = { _ in }
         public init(path: String) { self.path = path }
     }
 
-    public static let formatVersion = "1"
+    /// Format 2 orders keys and the elements of hashes, sets and sorted sets by a
+    /// 46-bit hash (docs/storage.md); format 1 directories are migrated at open.
+    public static let formatVersion = "2"
 
     public let env: LMDBEnvironment
     public internal(set) var cache: HotCache
@@ -36,10 +40,13 @@ public final class Store {
     /// Told of every key that did not exist before a put (keyspace "new" events).
     public var onKeyAdded: ((UInt8, ByteBuffer) -> Void)?
     public let databases: Int
-    let keysDB: LMDBDatabase
-    let expiresDB: LMDBDatabase
+    /// The keyspace, the expiry index and the elements: in format 2 `keyspace`,
+    /// `expiry` and `elements`; while a format 1 directory's commit log is replayed
+    /// before its migration, its `keys`, `expires` and `subkeys` (see Store+Migration).
+    var keysDB: LMDBDatabase
+    var expiresDB: LMDBDatabase
     let infoDB: LMDBDatabase
-    let subkeysDB: LMDBDatabase
+    var subkeysDB: LMDBDatabase
     let zscoresDB: LMDBDatabase
     let garbageDB: LMDBDatabase
     let readTxn: LMDBTransaction
@@ -67,25 +74,38 @@ public final class Store {
     var garbagePending = true
     var scratch: [UInt8] = []
     var scratch2: [UInt8] = []
+    /// Whether keys and the elements of hashes, sets and sorted sets carry their
+    /// 46-bit hash in front (format 2). False only while a format 1 directory's
+    /// commit log is replayed, just before it is migrated.
+    var hashedLayout = true
+    /// Told of a format migration's progress (the server logs it).
+    let log: (String) -> Void
 
     public init(options: Options) throws {
         precondition(options.databases >= 1 && options.databases <= 255)  // 255: the element cache's namespace
         databases = options.databases
         env = try LMDBEnvironment(path: options.path, options: .init(mapSize: options.mapSize))
         cache = HotCache(capacity: options.cacheBytes, policy: options.cachePolicy)
+        log = options.log
         let txn = try LMDBTransaction(env, readOnly: false)
-        keysDB = try txn.openDatabase("keys", create: true)
-        expiresDB = try txn.openDatabase("expires", create: true)
         infoDB = try txn.openDatabase("info", create: true)
-        // Sub-key and score-index databases are created now so that the layout of
-        // every type exists from format version 1 (docs/storage.md).
-        subkeysDB = try txn.openDatabase("subkeys", create: true)
+        let format: String? = try Self.getString(txn, infoDB, "format")
+        guard format == nil || format == Self.formatVersion || format == "1" else {
+            txn.abort()
+            throw StoreError.formatMismatch(found: format!, expected: Self.formatVersion)
+        }
+        keysDB = try txn.openDatabase("keyspace", create: true)
+        expiresDB = try txn.openDatabase("expiry", create: true)
+        subkeysDB = try txn.openDatabase("elements", create: true)
         zscoresDB = try txn.openDatabase("zscores", create: true)
         garbageDB = try txn.openDatabase("garbage", create: true)
-        let format: String? = try Self.getString(txn, infoDB, "format")
-        if let format, format != Self.formatVersion {
-            txn.abort()
-            throw StoreError.formatMismatch(found: format, expected: Self.formatVersion)
+        if format == "1" {
+            // Replay the commit log in the layout it was written for, then migrate.
+            legacy = (keysDB, expiresDB, subkeysDB)
+            keysDB = try txn.openDatabase("keys", create: true)
+            expiresDB = try txn.openDatabase("expires", create: true)
+            subkeysDB = try txn.openDatabase("subkeys", create: true)
+            hashedLayout = false
         }
         if format == nil { try Self.putString(txn, infoDB, "format", Self.formatVersion) }
         (keyCounts, expireCounts, dbMap) = try Self.readCounters(txn, infoDB)
@@ -96,8 +116,19 @@ public final class Store {
         readTxn = try LMDBTransaction(env, readOnly: true)
         readTxn.reset()
         commitLog = try CommitLog(directory: options.path)
-        try recover()
+        do {
+            try recover()
+            if legacy != nil { try migrateToFormat2() }
+        } catch {
+            readTxn.abort()
+            writeTxn?.abort()
+            env.close()
+            throw error
+        }
     }
+
+    /// Format 2's databases while a format 1 directory is being replayed.
+    var legacy: (keys: LMDBDatabase, expires: LMDBDatabase, elements: LMDBDatabase)?
 
     /// Replays commit-log records that LMDB does not have (a power loss after the
     /// log was synced but before LMDB was), then checkpoints.
@@ -114,8 +145,9 @@ public final class Store {
                     case .flushAll: try flushAll()
                     case .swap(let a, let b): try swap(a, b)
                     case .meta(let name, let value): try putMeta(name, Array(value.readableBytesView))
-                    case .setElement(let v, let sub, let value): try setElement(version: v, sub, value: value)
-                    case .removeElement(let v, let sub): try removeElement(version: v, sub)
+                    case .setElement(let v, let sub, let value, let hashed):
+                        try setElement(version: v, sub, value: value, hashed: hashed)
+                    case .removeElement(let v, let sub, let hashed): try removeElement(version: v, sub, hashed: hashed)
                     case .scoreIndex(let v, let score, let member, let present):
                         if present {
                             try scoreIndexPut(version: v, score: score, member: member)
@@ -168,7 +200,7 @@ public final class Store {
             let txn = try currentReadTxn()
             var lmdbKey: [UInt8] = []
             if key.readableBytes <= KeyEncoding.maxInlineKeyLength {
-                KeyEncoding.appendShortKey(db: db, key: key, to: &lmdbKey)
+                KeyEncoding.appendShortKey(db: db, key: key, hashed: hashedLayout, to: &lmdbKey)
             } else {
                 guard try locate(txn, db: db, key: key, into: &lmdbKey).found else { return nil }
             }
@@ -343,7 +375,7 @@ public final class Store {
         throws -> (found: Bool, expireAt: Int64, version: UInt64) {
         out.removeAll(keepingCapacity: true)
         if key.readableBytes <= KeyEncoding.maxInlineKeyLength {
-            KeyEncoding.appendShortKey(db: db, key: key, to: &out)
+            KeyEncoding.appendShortKey(db: db, key: key, hashed: hashedLayout, to: &out)
             return try out.withUnsafeBytes { k in
                 try txn.withValue(keysDB, key: k) { v in
                     guard let v, let h = KeyEncoding.readHeader(v) else { return (false, 0, 0) }
@@ -352,7 +384,7 @@ public final class Store {
             }
         }
         // Long key: walk the chain of entries sharing prefix and hash.
-        KeyEncoding.appendLongChain(db: db, key: key, to: &out)
+        KeyEncoding.appendLongChain(db: db, key: key, hashed: hashedLayout, to: &out)
         let chainLength = out.count
         let cursor = try LMDBCursor(txn, keysDB)
         var positioned = try out.withUnsafeBytes { k in try cursor.seek(atLeast: k) }
@@ -404,7 +436,7 @@ public final class Store {
                 if key.readableBytes <= KeyEncoding.maxInlineKeyLength {
                     // One B-tree lookup that decodes the record directly.
                     scratch.removeAll(keepingCapacity: true)
-                    KeyEncoding.appendShortKey(db: db, key: key, to: &scratch)
+                    KeyEncoding.appendShortKey(db: db, key: key, hashed: hashedLayout, to: &scratch)
                 } else {
                     guard try locate(txn, db: db, key: key, into: &scratch).found else { return nil }
                 }
@@ -440,7 +472,7 @@ public final class Store {
             if key.readableBytes <= KeyEncoding.maxInlineKeyLength, let cached = cache.peek(db: db, key: key) {
                 // The cache is exact for the keys it holds: no B-tree lookup needed.
                 scratch.removeAll(keepingCapacity: true)
-                KeyEncoding.appendShortKey(db: db, key: key, to: &scratch)
+                KeyEncoding.appendShortKey(db: db, key: key, hashed: hashedLayout, to: &scratch)
                 (found, oldExpire, oldVersion) = (true, cached.expireAt, cached.collection?.version ?? 0)
             } else {
                 (found, oldExpire, oldVersion) = try locate(txn, db: db, key: key, into: &scratch)

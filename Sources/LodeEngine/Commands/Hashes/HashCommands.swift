@@ -159,7 +159,7 @@ enum HashCommands {
     }
 
     static func hscan(_ c: inout CommandContext) throws(CommandError) {
-        guard KeyCommands.parseCursor(c.bytes(2)) != nil else { throw CommandError("ERR invalid cursor") }
+        _ = try KeyCommands.scanCursor(c.bytes(2))
         guard let h = try c.lookupCollection(c.arg(1), .hash) else {
             return c.writeEmptyScan()
         }

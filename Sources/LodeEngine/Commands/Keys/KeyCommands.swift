@@ -198,23 +198,19 @@ enum KeyCommands {
         let pattern = c.bytes(1)
         let matchAll = pattern == [UInt8(ascii: "*")]
         var found: [ByteBuffer] = []
-        var position: [UInt8]? = nil
-        repeat {
-            do {
-                position = try c.store.scan(db: c.db, after: position, count: 1000, now: c.now) { key, _ in
-                    if matchAll || pattern.withUnsafeBytes({ p in key.withUnsafeReadableBytes { globMatch(p, $0) } }) {
-                        found.append(key)
-                    }
+        do {
+            try c.store.allKeys(db: c.db, now: c.now) { key in
+                if matchAll || pattern.withUnsafeBytes({ p in key.withUnsafeReadableBytes { globMatch(p, $0) } }) {
+                    found.append(key)
                 }
-            } catch { throw c.storeFailure(error) }
-        } while position != nil
+            }
+        } catch { throw c.storeFailure(error) }
         c.out.writeArrayHeader(found.count)
         for k in found { c.out.writeBulk(k) }
     }
 
     static func scan(_ c: inout CommandContext) throws(CommandError) {
-        // Redis parses the cursor as an unsigned decimal (strtoul).
-        guard let cursor = parseCursor(c.bytes(1)) else { throw CommandError("ERR invalid cursor") }
+        let cursor = try scanCursor(c.bytes(1))
         var count = 10
         var pattern: [UInt8]? = nil
         var typeFilter: [UInt8]? = nil
@@ -236,25 +232,28 @@ enum KeyCommands {
                 throw .syntax
             }
         }
-        var after: [UInt8]? = nil
-        if cursor != 0 {
-            guard let p = c.server.scanCursors[cursor] else { throw .unknownScanCursor }
-            after = p
-        }
         var found: [ByteBuffer] = []
-        let next: [UInt8]?
+        let nextCursor: UInt64
         do {
-            next = try c.store.scan(db: c.db, after: after, count: count, now: c.now) { key, type in
+            nextCursor = try c.store.scan(db: c.db, cursor: cursor, count: count, now: c.now) { key, type in
                 if let typeFilter, Array(type.name.utf8) != typeFilter { return }
                 if let pattern, !pattern.withUnsafeBytes({ p in key.withUnsafeReadableBytes { globMatch(p, $0) } }) { return }
                 found.append(key)
             }
         } catch { throw c.storeFailure(error) }
-        let nextCursor = next.map { c.server.rememberScanCursor($0) } ?? 0
         c.out.writeArrayHeader(2)
         c.out.writeBulk(string: String(nextCursor))
         c.out.writeArrayHeader(found.count)
         for k in found { c.out.writeBulk(k) }
+    }
+
+    /// A SCAN/HSCAN/SSCAN/ZSCAN cursor: parsed as Redis parses it (strtoul), and below
+    /// 2^46, because Lode's cursors are positions in the 46-bit hash order of keys and
+    /// elements (docs/storage.md). A larger number is no position Lode ever returned:
+    /// an error rather than a guess, which could skip keys or end the scan early.
+    static func scanCursor(_ bytes: [UInt8]) throws(CommandError) -> UInt64 {
+        guard let cursor = parseCursor(bytes), cursor < KeyHash.limit else { throw CommandError("ERR invalid cursor") }
+        return cursor
     }
 
     /// strtoul(…, 10) as Redis uses it: optional sign, digits, no space, no overflow;

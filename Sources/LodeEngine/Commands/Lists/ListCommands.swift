@@ -47,7 +47,7 @@ enum ListCommands {
         out.reserveCapacity(count)
         let first = name(l.meta.head &+ UInt64(start))
         do {
-            _ = try c.store.elements(version: l.meta.version,
+            _ = try c.store.elements(version: l.meta.version, hashed: false,
                 after: c.store.position(before: first, version: l.meta.version), limit: count) { _, v in
                 out.append(v)
                 return out.count < count
@@ -162,7 +162,7 @@ enum ListCommands {
         var out = c.out
         c.out = ByteBuffer()
         do {
-            _ = try c.store.elementsRaw(version: l.meta.version, after: after, limit: count) { _, v in
+            _ = try c.store.elementsRaw(version: l.meta.version, hashed: false, after: after, limit: count) { _, v in
                 out.writeBulk(bytes: v)
                 written += 1
                 return written < count

@@ -186,7 +186,7 @@ enum SetCommands {
     }
 
     static func sscan(_ c: inout CommandContext) throws(CommandError) {
-        guard KeyCommands.parseCursor(c.bytes(2)) != nil else { throw CommandError("ERR invalid cursor") }
+        _ = try KeyCommands.scanCursor(c.bytes(2))
         guard let s = try c.lookupCollection(c.arg(1), .set) else {
             return c.writeEmptyScan()
         }

@@ -150,7 +150,7 @@ extension ZSetCommands {
     }
 
     static func zscan(_ c: inout CommandContext) throws(CommandError) {
-        guard KeyCommands.parseCursor(c.bytes(2)) != nil else { throw CommandError("ERR invalid cursor") }
+        _ = try KeyCommands.scanCursor(c.bytes(2))
         guard let z = try c.lookupCollection(c.arg(1), .zset) else {
             return c.writeEmptyScan()
         }
