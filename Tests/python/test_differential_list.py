@@ -698,6 +698,27 @@ def test_blocking_other_database(server):
         s.check(("LRANGE", "k", "0", "-1"), [b"x"])
 
 
+def test_blocking_swapdb_serves_waiters(server):
+    """SWAPDB: a client keeps its database number, so data swapped into it serves its
+    wait; a client whose database's data was swapped away waits on by number."""
+    with Scenario(server) as s:
+        s.check(("SELECT", "1"), OK)
+        s.check(("RPUSH", "k", "from1"), 1)
+        s.check(("SELECT", "0"), OK)
+        a = s.block("BRPOP", "k", "0", db=9)
+        b = s.block("BLPOP", "j", "0", db=1)
+        s.check(("SWAPDB", "1", "9"), OK)
+        s.served(a, [b"k", b"from1"])
+        s.check(("SELECT", "9"), OK)
+        s.check(("RPUSH", "j", "late"), 1)   # db 9 holds the old db 1's data: nobody waits in db 9
+        assert_blocked(b)
+        s.check(("DEL", "j"), 1)
+        s.check(("SELECT", "1"), OK)
+        s.check(("RPUSH", "j", "for-b"), 1)
+        s.served(b, [b"j", b"for-b"])
+        s.check(("SELECT", "0"), OK)
+
+
 def test_blocking_resp3_served_replies(server):
     with Scenario(server) as s:
         a = s.block("BLMPOP", "0", "1", "k", "RIGHT", "COUNT", "2", resp=3)

@@ -34,6 +34,18 @@ final class BlockingRegistry {
         }
     }
 
+    /// SWAPDB of physical databases `a` and `b`: a waiting client keeps its logical
+    /// database, whose data now lives in the other physical one, so its waits move
+    /// there. Returns the keys now waited on in either, for the caller to signal:
+    /// the data swapped in may serve them, as Redis's SWAPDB does.
+    func swapDatabases(_ a: UInt8, _ b: UInt8) -> [(UInt8, ByteBuffer)] {
+        guard !waiting.isEmpty else { return [] }
+        func moved(_ k: Key) -> Key { k.db == a ? Key(db: b, key: k.key) : k.db == b ? Key(db: a, key: k.key) : k }
+        waiting = Dictionary(uniqueKeysWithValues: waiting.map { (moved($0.key), $0.value) })
+        keysOf = keysOf.mapValues { $0.map(moved) }
+        return waiting.keys.filter { $0.db == a || $0.db == b }.map { ($0.db, $0.key) }
+    }
+
     /// Serves clients blocked on the keys that received data, oldest first, until
     /// a key runs dry. Runs after the command that pushed, so that command's
     /// effect is complete (an LPUSH of three elements serves three waiters).

@@ -311,7 +311,9 @@ enum KeyCommands {
         guard a >= 0 && a < c.store.databases && b >= 0 && b < c.store.databases else { throw .dbIndexOutOfRange }
         if a != b {
             c.server.databasesSwapping(a, b)
+            let (pa, pb) = (c.store.physical(a), c.store.physical(b))
             do { try c.store.swap(a, b) } catch { throw c.storeFailure(error) }
+            for (db, key) in c.server.blocking.swapDatabases(pa, pb) { c.server.keyTouched(db, key) }
         }
         c.out.writeOK()
     }
