@@ -211,7 +211,7 @@ STRINGS = cmds(
     "INCRBYFLOAT f2 1e308",
     "GETRANGE s12 0 2", "GETRANGE s99 0 2", "SUBSTR s12 1 2", "SUBSTR s99 1 2",
     "SETRANGE s13 0 abc", "SETRANGE s13 10 x", ("SETRANGE", "s13", "2", ""), ("SETRANGE", "s14", "0", ""),
-    "SETRANGE s13 -1 x", "SETRANGE s13 1 yy",
+    "SETRANGE s13 -1 x", "SETRANGE s13 1 yy", "LCS s12 s13", "LCS s12 s99 LEN",
     "LPUSH wrong a", "SET wrong v", "GET wrong", "APPEND wrong x", "SETRANGE wrong 0 x", "INCR wrong", "GETDEL wrong",
     "GETEX wrong", "GETSET wrong x", "SET wrong v GET", "STRLEN wrong",
 )

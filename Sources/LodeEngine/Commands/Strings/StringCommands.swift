@@ -28,6 +28,7 @@ enum StringCommands {
         "getrange": getrange,
         "substr": getrange,
         "setrange": setrange,
+        "lcs": lcs,
     ]
 
     static func get(_ c: inout CommandContext) throws(CommandError) {
