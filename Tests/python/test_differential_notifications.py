@@ -212,6 +212,9 @@ STRINGS = cmds(
     "GETRANGE s12 0 2", "GETRANGE s99 0 2", "SUBSTR s12 1 2", "SUBSTR s99 1 2",
     "SETRANGE s13 0 abc", "SETRANGE s13 10 x", ("SETRANGE", "s13", "2", ""), ("SETRANGE", "s14", "0", ""),
     "SETRANGE s13 -1 x", "SETRANGE s13 1 yy", "LCS s12 s13", "LCS s12 s99 LEN",
+    "SETBIT b1 7 1", "SETBIT b1 7 1", "SETBIT b1 7 0", "SETBIT b1 100 0", "SETBIT b1 2 x", "GETBIT b1 7", "GETBIT b9 3",
+    "BITCOUNT b1", "BITPOS b1 0", "BITOP AND b2 b1 s12", "BITOP OR b2 b9 b8", "BITOP NOT b3 b1", "BITOP XOR b3 b9",
+    "SETBIT wrong2 1 1", "LPUSH wrong2 x", "SETBIT wrong2 1 1", "BITOP OR b4 wrong2",
     "LPUSH wrong a", "SET wrong v", "GET wrong", "APPEND wrong x", "SETRANGE wrong 0 x", "INCR wrong", "GETDEL wrong",
     "GETEX wrong", "GETSET wrong x", "SET wrong v GET", "STRLEN wrong",
 )

@@ -29,6 +29,11 @@ enum StringCommands {
         "substr": getrange,
         "setrange": setrange,
         "lcs": lcs,
+        "setbit": setbit,
+        "getbit": getbit,
+        "bitcount": bitcount,
+        "bitpos": bitpos,
+        "bitop": bitop,
     ]
 
     static func get(_ c: inout CommandContext) throws(CommandError) {
