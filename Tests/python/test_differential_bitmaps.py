@@ -1,4 +1,4 @@
-"""Differential test of SETBIT, GETBIT, BITCOUNT, BITPOS and BITOP against a reference
+"""Differential test of SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD and BITFIELD_RO against a reference
 redis-server 7.0.15: fixed cases (every argument error in Redis's order of checks,
 missing keys, wrong types, TTLs kept or dropped) and seeded random sequences over a
 few keys, with GET after every write so the bytes themselves are compared.
@@ -37,6 +37,24 @@ FIXED = [
     ("BITOP", "NOT", "d", "f", "z"), ("BITOP", "NAND", "d", "f"), ("BITOP", "AND", "d", "l"), ("BITOP", "AND", "d"),
     ("SET", "d", "x", "EX", "100"), ("BITOP", "AND", "d", "f"), ("TTL", "d"), ("BITOP", "AND", "d", "nokey", "e"),
     ("EXISTS", "d"), ("RPUSH", "d2", "x"), ("BITOP", "OR", "d2", "f"), ("TYPE", "d2"), ("GET", "d2"),
+    ("BITFIELD", "bf", "SET", "i8", "0", "-100", "GET", "u8", "0", "INCRBY", "i5", "100", "1", "GET", "u4", "0"),
+    ("GET", "bf"), ("BITFIELD", "bf", "SET", "u8", "#1", "255", "GET", "u8", "#1", "INCRBY", "u8", "#1", "1"),
+    ("BITFIELD", "bf", "OVERFLOW", "SAT", "INCRBY", "u8", "#1", "300", "INCRBY", "i8", "#1", "-300", "OVERFLOW", "FAIL",
+     "INCRBY", "u8", "#1", "1", "SET", "i3", "0", "4", "OVERFLOW", "WRAP", "SET", "i3", "0", "4"),
+    ("GET", "bf"), ("BITFIELD", "bf", "GET", "i64", "0", "GET", "u63", "1", "SET", "i64", "0", "-9223372036854775808"),
+    ("BITFIELD", "bf", "INCRBY", "i64", "0", "-1", "OVERFLOW", "SAT", "INCRBY", "i64", "0", "-1", "INCRBY", "i64", "0",
+     "9223372036854775807"), ("GET", "bf"),
+    ("BITFIELD", "bf", "GET", "u64", "0"), ("BITFIELD", "bf", "GET", "i65", "0"), ("BITFIELD", "bf", "GET", "u0", "0"),
+    ("BITFIELD", "bf", "GET", "I8", "0"), ("BITFIELD", "bf", "GET", "i08", "0"), ("BITFIELD", "bf", "GET", "i8", "-1"),
+    ("BITFIELD", "bf", "GET", "i8", "#-1"), ("BITFIELD", "bf", "GET", "i8", "x"), ("BITFIELD", "bf", "SET", "i8", "0", "x"),
+    ("BITFIELD", "bf", "OVERFLOW", "BOGUS", "GET", "i8", "0"), ("BITFIELD", "bf", "GET", "i8"), ("BITFIELD", "bf", "NOPE"),
+    ("BITFIELD", "bf", "GET", "i8", "4294967296"), ("BITFIELD", "bf", "GET", "u8", "#536870912"), ("BITFIELD", "bf"),
+    ("BITFIELD", "bf", "overflow", "fail"), ("BITFIELD", "l", "GET", "u8", "0"), ("BITFIELD", "l", "SET", "u8", "0", "1"),
+    ("BITFIELD", "new", "OVERFLOW", "FAIL", "SET", "u2", "100", "9"), ("GET", "new"), ("EXISTS", "new"),
+    ("BITFIELD", "new", "OVERFLOW", "FAIL", "SET", "u2", "200", "9"), ("STRLEN", "new"),
+    ("BITFIELD_RO", "bf", "GET", "u8", "0", "GET", "i4", "#3"), ("BITFIELD_RO", "bf", "SET", "u8", "0", "1"),
+    ("BITFIELD_RO", "nokey", "GET", "u8", "0"), ("BITFIELD_RO", "l", "GET", "u8", "0"), ("BITFIELD_RO", "bf"),
+    ("SET", "t", "x", "EX", "100"), ("BITFIELD", "t", "SET", "u8", "100", "1"), ("TTL", "t"),
 ]
 
 
@@ -57,6 +75,20 @@ def random_commands(rng):
             args = [str(rng.randrange(-30, 30)) for _ in range(rng.randrange(0, 3))]
             unit = rng.choice([(), ("BYTE",), ("BIT",)]) if len(args) == 2 else ()
             yield ("BITPOS", k, str(rng.randrange(2)), *args, *unit)
+        elif n < 0.95:
+            ops = []
+            for _ in range(rng.randrange(1, 5)):
+                t = rng.choice("iu") + str(rng.randrange(1, 65 if rng.random() < 0.5 else 12))
+                off = rng.choice([str(rng.randrange(0, 100)), f"#{rng.randrange(0, 10)}"])
+                kind = rng.choice(["GET", "SET", "INCRBY", "OVERFLOW"])
+                if kind == "OVERFLOW":
+                    ops += ["OVERFLOW", rng.choice(["WRAP", "SAT", "FAIL"])]
+                elif kind == "GET":
+                    ops += ["GET", t, off]
+                else:
+                    ops += [kind, t, off, str(rng.choice([rng.randrange(-300, 300), rng.randrange(-2**63, 2**63)]))]
+            yield (rng.choice(["BITFIELD", "BITFIELD_RO"]), k, *ops)
+            yield ("GET", k)
         else:
             op = rng.choice(["AND", "OR", "XOR", "NOT"])
             srcs = [rng.choice(keys)] if op == "NOT" else rng.sample(keys, rng.randrange(1, 4))

@@ -214,6 +214,8 @@ STRINGS = cmds(
     "SETRANGE s13 -1 x", "SETRANGE s13 1 yy", "LCS s12 s13", "LCS s12 s99 LEN",
     "SETBIT b1 7 1", "SETBIT b1 7 1", "SETBIT b1 7 0", "SETBIT b1 100 0", "SETBIT b1 2 x", "GETBIT b1 7", "GETBIT b9 3",
     "BITCOUNT b1", "BITPOS b1 0", "BITOP AND b2 b1 s12", "BITOP OR b2 b9 b8", "BITOP NOT b3 b1", "BITOP XOR b3 b9",
+    "BITFIELD bf SET u8 0 200", "BITFIELD bf SET u8 0 200", "BITFIELD bf GET i4 0", "BITFIELD bf OVERFLOW FAIL INCRBY u8 0 100",
+    "BITFIELD bf9 OVERFLOW FAIL SET u2 8 9", "BITFIELD_RO bf GET u8 0", "BITFIELD_RO bf9 GET u8 0", "BITFIELD bf8 GET u8 0",
     "SETBIT wrong2 1 1", "LPUSH wrong2 x", "SETBIT wrong2 1 1", "BITOP OR b4 wrong2",
     "LPUSH wrong a", "SET wrong v", "GET wrong", "APPEND wrong x", "SETRANGE wrong 0 x", "INCR wrong", "GETDEL wrong",
     "GETEX wrong", "GETSET wrong x", "SET wrong v GET", "STRLEN wrong",

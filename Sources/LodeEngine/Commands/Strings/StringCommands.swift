@@ -34,6 +34,8 @@ enum StringCommands {
         "bitcount": bitcount,
         "bitpos": bitpos,
         "bitop": bitop,
+        "bitfield": bitfield,
+        "bitfield_ro": bitfieldRO,
     ]
 
     static func get(_ c: inout CommandContext) throws(CommandError) {
