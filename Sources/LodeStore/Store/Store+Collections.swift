@@ -62,6 +62,15 @@ extension KeyEncoding {
     /// sets for HSCAN/SSCAN/ZSCAN cursors; list elements keep their index order.
     @inline(__always)
     static func elementTagOffset(hashed: Bool) -> Int { hashed ? 8 + KeyHash.byteCount : 8 }
+
+    /// An element's name and value from its sub-key and stored value: a short name
+    /// follows the tag, a long one leads the value.
+    static func elementParts(_ k: UnsafeRawBufferPointer, _ v: UnsafeRawBufferPointer,
+                             tagOffset tag: Int) -> (name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        if k[tag] == shortTag { return (UnsafeRawBufferPointer(rebasing: k[(tag + 1)...]), v) }
+        let n = Int(readBigEndian32(v, at: 0))
+        return (UnsafeRawBufferPointer(rebasing: v[4..<(4 + n)]), UnsafeRawBufferPointer(rebasing: v[(4 + n)...]))
+    }
 }
 
 extension Store {
@@ -257,9 +266,8 @@ extension Store {
                 var member = true
                 let go: Bool = cursor.withCurrent { k, v in
                     guard inCollection(k) else { member = false; return false }
-                    if k[tag] == 0 { return visit(UnsafeRawBufferPointer(rebasing: k[(tag + 1)...]), v) }
-                    let n = Int(KeyEncoding.readBigEndian32(v, at: 0))
-                    return visit(UnsafeRawBufferPointer(rebasing: v[4..<(4 + n)]), UnsafeRawBufferPointer(rebasing: v[(4 + n)...]))
+                    let (name, value) = KeyEncoding.elementParts(k, v, tagOffset: tag)
+                    return visit(name, value)
                 }
                 if !member { return nil }
                 seen += 1
@@ -297,45 +305,13 @@ extension Store {
     /// the hash to resume at, 0 when done.
     public func scanElements(version: UInt64, cursor: UInt64, count: Int,
                              _ visit: (_ name: ByteBuffer, _ value: ByteBuffer) -> Void) throws -> UInt64 {
-        precondition(cursor < KeyHash.limit)
-        var start: [UInt8] = []
-        KeyEncoding.appendBigEndian(version, to: &start)
-        KeyHash.append(cursor, to: &start)
-        var seen = 0
-        var lastHash: UInt64? = nil
-        var next: UInt64 = 0
-        do {
-            let txn = try currentReadTxn()
-            let lmdb = try LMDBCursor(txn, subkeysDB)
-            var positioned = try start.withUnsafeBytes { try lmdb.seek(atLeast: $0) }
-            let versionBE = version.bigEndian
-            let tag = KeyEncoding.elementTagOffset(hashed: true)
-            while positioned {
-                let stop: Bool = lmdb.withCurrent { k, v in
-                    guard k.count > tag, k.loadUnaligned(as: UInt64.self) == versionBE else { return true }
-                    let hash = KeyHash.read(k, at: 8)
-                    if seen >= count && hash != lastHash {
-                        next = hash
-                        return true
-                    }
-                    if k[tag] == 0 {
-                        visit(ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: k[(tag + 1)...])), ByteBuffer(bytes: v))
-                    } else {
-                        let n = Int(KeyEncoding.readBigEndian32(v, at: 0))
-                        visit(ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: v[4..<(4 + n)])),
-                              ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: v[(4 + n)...])))
-                    }
-                    lastHash = hash
-                    return false
-                }
-                if stop { break }
-                seen += 1
-                positioned = try lmdb.next()
-            }
-        } catch {
-            throw StoreError(error)
+        var prefix: [UInt8] = []
+        KeyEncoding.appendBigEndian(version, to: &prefix)
+        let tag = KeyEncoding.elementTagOffset(hashed: true)
+        return try scanHashOrder(subkeysDB, prefix: prefix, cursor: cursor, count: count) { k, v in
+            let (name, value) = KeyEncoding.elementParts(k, v, tagOffset: tag)
+            visit(ByteBuffer(bytes: name), ByteBuffer(bytes: value))
         }
-        return next
     }
 
     /// Deletes up to `limit` sub-keys of discarded collections (oldest version

@@ -94,24 +94,32 @@ extension Store {
     /// position in a fixed order, not an offset, and no table has to remember it.
     public func scan(db: UInt8, cursor: UInt64, count: Int, now: Int64,
                      visit: (ByteBuffer, ValueType) -> Void) throws -> UInt64 {
+        try scanHashOrder(keysDB, prefix: [db], cursor: cursor, count: count) { k, v in
+            if let (user, type) = liveRecord(k, v, now: now) { visit(user, type) }
+        }
+    }
+
+    /// The walk behind SCAN and HSCAN/SSCAN/ZSCAN: the records of `db` under `prefix`
+    /// (a database byte, or a collection's version), whose next 6 bytes are their
+    /// hash, from hash `cursor` on. At least `count` records when that many remain,
+    /// then the rest of the boundary hash's group, since a cursor cannot point inside
+    /// one; returns the hash to resume at, 0 when the prefix is done.
+    func scanHashOrder(_ db: LMDBDatabase, prefix: [UInt8], cursor: UInt64, count: Int,
+                       _ visit: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) throws -> UInt64 {
         precondition(cursor < KeyHash.limit)
         do {
-            let txn = try currentReadTxn()
-            let lmdb = try LMDBCursor(txn, keysDB)
-            var start: [UInt8] = [db]
+            let lmdb = try LMDBCursor(try currentReadTxn(), db)
+            var start = prefix
             KeyHash.append(cursor, to: &start)
             var positioned = try start.withUnsafeBytes { try lmdb.seek(atLeast: $0) }
             var seen = 0
             var lastHash: UInt64? = nil
             while positioned {
                 let next: UInt64? = lmdb.withCurrent { k, v in
-                    guard k[0] == db, k.count > 1 + KeyHash.byteCount else { return 0 }
-                    let hash = KeyHash.read(k, at: 1)
+                    guard k.count > prefix.count + KeyHash.byteCount, k.starts(with: prefix) else { return 0 }
+                    let hash = KeyHash.read(k, at: prefix.count)
                     if seen >= count && hash != lastHash { return hash }
-                    if let h = KeyEncoding.readHeader(v), let t = h.type, !(h.expireAt != 0 && h.expireAt <= now),
-                       let user = KeyEncoding.userKey(lmdbKey: k, record: v, hashed: true) {
-                        visit(user, t)
-                    }
+                    visit(k, v)
                     lastHash = hash
                     return nil
                 }
@@ -123,6 +131,13 @@ extension Store {
         } catch {
             throw StoreError(error)
         }
+    }
+
+    /// The user key and type of a keyspace record that has not expired by `now`, else nil.
+    func liveRecord(_ k: UnsafeRawBufferPointer, _ v: UnsafeRawBufferPointer, now: Int64) -> (ByteBuffer, ValueType)? {
+        guard let h = KeyEncoding.readHeader(v), let type = h.type, !(h.expireAt != 0 && h.expireAt <= now),
+              let user = KeyEncoding.userKey(lmdbKey: k, record: v, hashed: hashedLayout) else { return nil }
+        return (user, type)
     }
 
     /// Every live key of `db` (KEYS), in hash order.
@@ -146,11 +161,7 @@ extension Store {
                 var positioned = try [db].withUnsafeBytes { try cursor.seek(atLeast: $0) }
                 var live: [ByteBuffer] = []
                 while positioned && cursor.withCurrent({ k, _ in k[0] == db }) {
-                    let key: ByteBuffer? = cursor.withCurrent { k, v in
-                        guard let h = KeyEncoding.readHeader(v), !(h.expireAt != 0 && h.expireAt <= now) else { return nil }
-                        return KeyEncoding.userKey(lmdbKey: k, record: v, hashed: hashedLayout)
-                    }
-                    if let key { live.append(key) }
+                    if let (key, _) = cursor.withCurrent({ k, v in liveRecord(k, v, now: now) }) { live.append(key) }
                     positioned = try cursor.next()
                 }
                 return live.randomElement()
@@ -171,11 +182,7 @@ extension Store {
                 let group = cursor.withCurrent { k, _ in KeyHash.read(k, at: 1) }
                 var live: [ByteBuffer] = []
                 while positioned && cursor.withCurrent({ k, _ in k[0] == db && KeyHash.read(k, at: 1) == group }) {
-                    let key: ByteBuffer? = cursor.withCurrent { k, v in
-                        guard let h = KeyEncoding.readHeader(v), !(h.expireAt != 0 && h.expireAt <= now) else { return nil }
-                        return KeyEncoding.userKey(lmdbKey: k, record: v, hashed: true)
-                    }
-                    if let key { live.append(key) }
+                    if let (key, _) = cursor.withCurrent({ k, v in liveRecord(k, v, now: now) }) { live.append(key) }
                     positioned = try cursor.next()
                 }
                 if let found = live.randomElement() { return found }

@@ -129,13 +129,11 @@ extension Store {
                   cursor.withCurrent({ k, _ in k.starts(with: prefix) }) else { return (moved, true) }
             let (oldKey, value) = cursor.withCurrent { k, v in (Array(k), Array(v)) }
             if hashed, oldKey.count > 8 {
-                // Format 1: `version · 0x00 · name`, or `version · 0x01 · …` with the name in the value.
-                let name: ByteBuffer
-                if oldKey[8] == KeyEncoding.shortTag {
-                    name = ByteBuffer(bytes: oldKey[9...])
-                } else {
-                    let n = value.withUnsafeBytes { Int(KeyEncoding.readBigEndian32($0, at: 0)) }
-                    name = ByteBuffer(bytes: value[4..<(4 + n)])
+                // Format 1's sub-key has no hash: the tag follows the version.
+                let name = oldKey.withUnsafeBytes { k in
+                    value.withUnsafeBytes { v in
+                        ByteBuffer(bytes: KeyEncoding.elementParts(k, v, tagOffset: KeyEncoding.elementTagOffset(hashed: false)).name)
+                    }
                 }
                 _ = try locateElement(txn, version: version, name, hashed: true, into: &newKey)
             } else {
