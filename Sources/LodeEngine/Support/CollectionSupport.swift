@@ -201,13 +201,15 @@ extension CommandContext {
         out.writeArrayHeader(0)
     }
 
-    /// SCAN-style iteration over a collection: HSCAN, SSCAN, ZSCAN. The cursor is
-    /// a position in the collection's hash order (Store.scanElements).
-    mutating func scanElements(_ c: Collection?, cursorArg: Int, withValues: Bool) throws(CommandError) {
-        let cursor = try KeyCommands.scanCursor(bytes(cursorArg))
+    /// HSCAN, SSCAN, ZSCAN `key cursor [MATCH pattern] [COUNT n]`: the cursor is a
+    /// position in the collection's hash order (Store.scanElements). A missing key
+    /// is a finished scan, its options unread, as in Redis.
+    mutating func scanElements(_ type: ValueType, withValues: Bool) throws(CommandError) {
+        let cursor = try KeyCommands.scanCursor(bytes(2))
+        guard let c = try lookupCollection(arg(1), type) else { return writeEmptyScan() }
         var count = 10
         var pattern: [UInt8]? = nil
-        var j = cursorArg + 1
+        var j = 3
         while j < args.count {
             let more = args.count - j - 1
             if argIs(j, "count") && more >= 1 {
@@ -223,15 +225,13 @@ extension CommandContext {
             }
         }
         var found: [(ByteBuffer, ByteBuffer)] = []
-        var next: UInt64 = 0
-        if let c {
-            do {
-                next = try store.scanElements(version: c.meta.version, cursor: cursor, count: count) { n, v in
-                    if let pattern, !pattern.withUnsafeBytes({ p in n.withUnsafeReadableBytes { globMatch(p, $0) } }) { return }
-                    found.append((n, v))
-                }
-            } catch { throw storeFailure(error) }
-        }
+        let next: UInt64
+        do {
+            next = try store.scanElements(version: c.meta.version, cursor: cursor, count: count) { n, v in
+                if let pattern, !pattern.withUnsafeBytes({ p in n.withUnsafeReadableBytes { globMatch(p, $0) } }) { return }
+                found.append((n, v))
+            }
+        } catch { throw storeFailure(error) }
         out.writeArrayHeader(2)
         out.writeBulk(string: String(next))
         out.writeArrayHeader(found.count * (withValues ? 2 : 1))

@@ -159,11 +159,7 @@ enum HashCommands {
     }
 
     static func hscan(_ c: inout CommandContext) throws(CommandError) {
-        _ = try KeyCommands.scanCursor(c.bytes(2))
-        guard let h = try c.lookupCollection(c.arg(1), .hash) else {
-            return c.writeEmptyScan()
-        }
-        try c.scanElements(h, cursorArg: 2, withValues: true)
+        try c.scanElements(.hash, withValues: true)
     }
 }
 

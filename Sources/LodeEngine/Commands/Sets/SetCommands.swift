@@ -186,10 +186,6 @@ enum SetCommands {
     }
 
     static func sscan(_ c: inout CommandContext) throws(CommandError) {
-        _ = try KeyCommands.scanCursor(c.bytes(2))
-        guard let s = try c.lookupCollection(c.arg(1), .set) else {
-            return c.writeEmptyScan()
-        }
-        try c.scanElements(s, cursorArg: 2, withValues: false)
+        try c.scanElements(.set, withValues: false)
     }
 }

@@ -150,13 +150,9 @@ extension ZSetCommands {
     }
 
     static func zscan(_ c: inout CommandContext) throws(CommandError) {
-        _ = try KeyCommands.scanCursor(c.bytes(2))
-        guard let z = try c.lookupCollection(c.arg(1), .zset) else {
-            return c.writeEmptyScan()
-        }
         // Element values are raw score bits: rewrite them as Redis's score text.
         let start = c.out.writerIndex
-        try c.scanElements(z, cursorArg: 2, withValues: true)
+        try c.scanElements(.zset, withValues: true)
         guard var reply = c.out.getSlice(at: start, length: c.out.writerIndex - start) else { throw .inconsistent }
         c.out.moveWriterIndex(to: start)
         try rewriteScanScores(&reply, into: &c)

@@ -53,7 +53,7 @@ extension StringCommands {
                 throw .syntax
             }
             let (signed, bits) = try bitfieldType(c.arg(j + 1))
-            let offset = try bitfieldOffset(&c, j + 2, bits: bits)
+            let offset = try bitOffset(&c, j + 2, fieldWidth: bits)
             var value: Int64 = 0
             if kind != .get {
                 highestWrite = max(highestWrite, offset + bits - 1)
@@ -117,17 +117,6 @@ extension StringCommands {
         let signed = first == UInt8(ascii: "i")
         guard bits >= 1, bits <= (signed ? 64 : 63) else { throw error }
         return (signed, bits)
-    }
-
-    /// A bit offset, or `#n`: the n-th field of this width.
-    private static func bitfieldOffset(_ c: inout CommandContext, _ i: Int, bits: Int) throws(CommandError) -> Int {
-        let arg = c.arg(i)
-        let hash = arg.getInteger(at: arg.readerIndex, as: UInt8.self) == UInt8(ascii: "#")
-        let skip = hash ? 1 : 0
-        guard var offset = parseInteger(arg, at: arg.readerIndex + skip, length: arg.readableBytes - skip) else { throw bitOffsetError }
-        if hash { offset = offset &* bits }
-        guard offset >= 0, offset >> 3 < c.server.config.protoMaxBulkLength else { throw bitOffsetError }
-        return offset
     }
 
     /// The field's value; bits past the end of the string read as 0.

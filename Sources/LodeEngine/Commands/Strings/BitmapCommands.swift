@@ -9,9 +9,16 @@ import NIOCore
 extension StringCommands {
     static let bitOffsetError = CommandError("ERR bit offset is not an integer or out of range")
 
-    /// A bit offset: a non-negative integer whose byte is below proto-max-bulk-len.
-    static func bitOffset(_ c: inout CommandContext, _ i: Int) throws(CommandError) -> Int {
-        let offset = try c.integer(i, or: bitOffsetError)
+    /// A bit offset (getBitOffsetFromArgument): a non-negative integer whose byte is
+    /// below proto-max-bulk-len; with a `fieldWidth` (BITFIELD), `#n` is the n-th field.
+    static func bitOffset(_ c: inout CommandContext, _ i: Int, fieldWidth: Int = 0) throws(CommandError) -> Int {
+        let arg = c.arg(i)
+        let hash = fieldWidth > 0 && arg.getInteger(at: arg.readerIndex, as: UInt8.self) == UInt8(ascii: "#")
+        let skip = hash ? 1 : 0
+        guard var offset = parseInteger(arg, at: arg.readerIndex + skip, length: arg.readableBytes - skip) else {
+            throw bitOffsetError
+        }
+        if hash { offset = offset &* fieldWidth }
         guard offset >= 0, offset >> 3 < c.server.config.protoMaxBulkLength else { throw bitOffsetError }
         return offset
     }
@@ -54,7 +61,7 @@ extension StringCommands {
     }
 
     /// Resolves `start`/`end` (negative from the end) against a string of `length`
-    /// bytes, in bytes or (`bits`) in bits; nil when Redis answers at once.
+    /// bytes, in bytes or (`bits`) in bits; empty when start > end.
     static func bitRange(start s: Int, end e: Int, length: Int, bits: Bool) -> BitRange {
         let total = bits ? length << 3 : length
         var start = s < 0 ? total + s : s, end = e < 0 ? total + e : e
