@@ -34,6 +34,9 @@ final class BlockingRegistry {
         }
     }
 
+    /// Every key some client waits on.
+    func waitedKeys() -> [(UInt8, ByteBuffer)] { waiting.keys.map { ($0.db, $0.key) } }
+
     /// SWAPDB of physical databases `a` and `b`: a waiting client keeps its logical
     /// database, whose data now lives in the other physical one, so its waits move
     /// there. Returns the keys now waited on in either, for the caller to signal:

@@ -182,7 +182,7 @@ package final class ClientSession {
         input.maxBulkLength = server.config.protoMaxBulkLength
         input.paused = inputWaits
         if let request = ctx.blockRequest {
-            block(args, request)
+            block(ctx.args, request)  // as the command left them (XREAD's `$` resolved)
         } else if client.connection.isBlocked, client.connection.served() == .unregisterAndResume {
             leaveWaitLists()
         }
@@ -262,8 +262,12 @@ package final class ClientSession {
         }
         let failed = out.writerIndex > start && out.getInteger(at: start, as: UInt8.self) == UInt8(ascii: "-")
         let duration = monotonicMicros() - began
-        server.commandStats.called(ctx.command.fullName, microseconds: duration, failed: failed,
-                                   trackLatency: server.config.latencyTracking)
+        // A command that blocks is counted once, when it is served or times out (as
+        // Redis's updateStatsOnUnblock), not for every run that found nothing.
+        if ctx.blockRequest == nil || ctx.denyBlocking {
+            server.commandStats.called(ctx.command.fullName, microseconds: duration, failed: failed,
+                                       trackLatency: server.config.latencyTracking)
+        }
         if server.config.latencyMonitorThreshold > 0 {
             server.latency.addSampleIfNeeded(ctx.command.flags.contains(.fast) ? "fast-command" : "command",
                                              milliseconds: duration / 1000, threshold: server.config.latencyMonitorThreshold)
@@ -326,6 +330,7 @@ package final class ClientSession {
         var ctx = CommandContext(args: args, client: client, session: self, server: server,
                                  now: currentTimeMillis(), command: command, isBlockedRetry: false)
         ctx.denyBlocking = true
+        ctx.fromScript = true
         run(handler, &ctx)
         let reply = out.getSlice(at: start, length: out.writerIndex - start) ?? ByteBuffer()
         out.clear()
@@ -380,17 +385,27 @@ package final class ClientSession {
 
     /// CLIENT UNBLOCK: the blocked command answers as if it timed out, or with -UNBLOCKED.
     func unblock(withError: Bool) {
+        let blocked = client.connection.blockedCommand?.args
         guard client.connection.served() == .unregisterAndResume else { return }
+        countUnblocked(blocked, failed: withError)
         if withError { out.writeError("UNBLOCKED client unblocked via CLIENT UNBLOCK") } else { out.writeNullArray(client.resp) }
         leaveWaitLists()
         resume()
     }
 
     private func timeoutFired(_ generation: Int) {
+        let blocked = client.connection.blockedCommand?.args
         guard client.connection.timeoutFired(generation: generation) == .replyTimedOut else { return }
+        countUnblocked(blocked, failed: false)
         out.writeNullArray(client.resp)
         leaveWaitLists()
         resume()
+    }
+
+    /// The call of a blocked command that ends without being served.
+    private func countUnblocked(_ args: [ByteBuffer]?, failed: Bool) {
+        guard let args, let command = table.lookup(call: args) else { return }
+        server.commandStats.called(command.fullName, microseconds: 0, failed: failed, trackLatency: server.config.latencyTracking)
     }
 
     /// Runs the blocked command again (a key it waits on got data); returns

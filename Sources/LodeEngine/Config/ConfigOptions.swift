@@ -84,6 +84,8 @@ extension Configuration {
         redisInt("slowlog-max-len", \.slowlogMaxLen),
         redisInt("latency-monitor-threshold", \.latencyMonitorThreshold),
         redisBool("latency-tracking", \.latencyTracking),
+        redisInt("stream-node-max-bytes", \.streamNodeMaxBytes),
+        redisInt("stream-node-max-entries", \.streamNodeMaxEntries),
         // Every acknowledged write is in Lode's commit log and LMDB whatever this
         // says: "no" is accepted (redis.conf files carry it) and changes nothing.
         redis("appendonly", get: { _ in "yes" }),

@@ -43,6 +43,9 @@ public struct Configuration: Sendable {
     public var cacheMaxMemory = 512 << 20
     public var cacheEvictionPolicy = EvictionPolicy.s3fifo
     public var lmdbMapSize = 1 << 40
+    // Streams: Redis's listpack node limits, which decide approximate trimming
+    public var streamNodeMaxBytes = 4096
+    public var streamNodeMaxEntries = 100
     // Scripting
     public var busyReplyThreshold = 5000
     public var luaMemoryLimit = 256 << 20

@@ -10,6 +10,7 @@ enum CommandBindings {
         LolwutCommands.handlers, CommandCommands.handlers, IntrospectionCommands.handlers,
         TransactionCommands.handlers, PubSubCommands.handlers, TrackingCommands.handlers,
         EvalCommands.handlers, FunctionCommands.handlers,
+        StreamCommands.handlers, StreamGroupCommands.handlers, StreamInfoCommands.handlers,
     ]
 
     static let all: [String: CommandHandler] = families.reduce(into: [:]) { merged, family in

@@ -51,6 +51,8 @@ struct CommandContext {
     let isBlockedRetry: Bool
     /// Set inside EXEC: a command that would block answers as if timed out.
     var denyBlocking = false
+    /// Run by a script's redis.call (XREAD refuses BLOCK there, as in Redis).
+    var fromScript = false
     /// Set by a blocking command that found nothing to pop: the client waits.
     var blockRequest: BlockRequest? = nil
 
@@ -147,9 +149,10 @@ struct CommandContext {
             } else {
                 try store.put(db: db ?? self.db, key: key, record: record)
                 server.keyModified(db ?? self.db, key)
-                // A list or sorted set written by any command (push, RENAME, COPY,
-                // MOVE, *STORE) may serve clients blocked on it, as in Redis.
-                if record.type == .list || record.type == .zset { server.keyTouched(db ?? self.db, key) }
+                // A key written by any command (push, RENAME, COPY, MOVE, *STORE) may
+                // serve clients blocked on it, as in Redis; one overwritten with another
+                // type ends the XREADGROUPs waiting on it (signalKeyAsReady in setKey).
+                server.keyTouched(db ?? self.db, key)
             }
         } catch { throw storeFailure(error) }
     }
@@ -158,7 +161,10 @@ struct CommandContext {
     func delete(_ key: ByteBuffer, db: UInt8? = nil, keepElements: Bool = false) throws(CommandError) -> Bool {
         let deleted: Bool
         do { deleted = try store.delete(db: db ?? self.db, key: key, keepElements: keepElements) } catch { throw storeFailure(error) }
-        if deleted { server.keyModified(db ?? self.db, key) }
+        if deleted {
+            server.keyModified(db ?? self.db, key)
+            server.keyTouched(db ?? self.db, key)  // XREADGROUPs waiting on a deleted stream end
+        }
         return deleted
     }
 

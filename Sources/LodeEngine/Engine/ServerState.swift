@@ -78,6 +78,7 @@ package final class ServerState {
             self.stats.expiredKeys += 1  // lazy and active expiry alike, as Redis's expired_keys
             self.notifyKeyspaceEvent(.expired, "expired", key: key, db: self.store.logical(db))
             self.keyModified(db, key, byExpiry: true)
+            self.keyTouched(db, key)
         }
         scripts.loadPersistedFunctions()
         store.onKeyAdded = { [unowned self] db, key in

@@ -23,6 +23,7 @@ extension ValueType {
         case .hash: return .hash
         case .set: return .set
         case .zset: return .zset
+        case .stream: return .stream
         }
     }
 }
@@ -117,7 +118,7 @@ extension CommandContext {
     }
 
     func element(_ c: Collection, _ name: ByteBuffer) throws(CommandError) -> ByteBuffer? {
-        do { return try store.element(version: c.meta.version, name, hashed: c.type != .list) } catch { throw storeFailure(error) }
+        do { return try store.element(version: c.meta.version, name, hashed: c.type.hashesElements) } catch { throw storeFailure(error) }
     }
 
     /// Sets an element; returns true when it is new (and counts it).
@@ -125,7 +126,7 @@ extension CommandContext {
     func setElement(_ c: inout Collection, _ name: ByteBuffer, _ value: ByteBuffer) throws(CommandError) -> Bool {
         let added: Bool
         do {
-            added = try store.setElement(version: c.meta.version, name, value: value, hashed: c.type != .list)
+            added = try store.setElement(version: c.meta.version, name, value: value, hashed: c.type.hashesElements)
         } catch { throw storeFailure(error) }
         if added { c.meta.size += 1 }
         return added
@@ -134,7 +135,7 @@ extension CommandContext {
     @discardableResult
     func removeElement(_ c: inout Collection, _ name: ByteBuffer) throws(CommandError) -> Bool {
         let removed: Bool
-        do { removed = try store.removeElement(version: c.meta.version, name, hashed: c.type != .list) } catch { throw storeFailure(error) }
+        do { removed = try store.removeElement(version: c.meta.version, name, hashed: c.type.hashesElements) } catch { throw storeFailure(error) }
         if removed { c.meta.size -= 1 }
         return removed
     }
@@ -144,7 +145,7 @@ extension CommandContext {
         var out: [(ByteBuffer, ByteBuffer)] = []
         out.reserveCapacity(c.meta.size)
         do {
-            _ = try store.elements(version: c.meta.version, hashed: c.type != .list) { n, v in
+            _ = try store.elements(version: c.meta.version, hashed: c.type.hashesElements) { n, v in
                 out.append((n, v))
                 return true
             }

@@ -8,6 +8,7 @@ public enum ValueType: UInt8, Sendable {
     case hash = 2
     case set = 3
     case zset = 4
+    case stream = 5
 
     public var name: String {
         switch self {
@@ -16,8 +17,13 @@ public enum ValueType: UInt8, Sendable {
         case .hash: return "hash"
         case .set: return "set"
         case .zset: return "zset"
+        case .stream: return "stream"
         }
     }
+
+    /// Whether elements are stored in hash order (hashes, sets, sorted sets, for
+    /// HSCAN/SSCAN/ZSCAN cursors) rather than by name (list indexes, stream IDs).
+    public var hashesElements: Bool { self == .hash || self == .set || self == .zset }
 }
 
 /// What a user key holds: its type, expiry and (for strings) payload.

@@ -167,7 +167,14 @@ enum KeyCommands {
             // Redis deletes the old key and adds a new one (a `new` event).
             try c.delete(dst, db: target)
         }
-        if let coll = r.collection {
+        if r.type == .stream, let coll = r.collection {
+            // Every element (entries, nodes, pending lists) copied; the metadata kept
+            // whole (its groups and counters) under the copy's version.
+            let copy = try c.duplicate(Collection(meta: coll, expireAt: r.expireAt, type: r.type, existed: true))
+            var value = r.value
+            value.setInteger(copy.meta.version, at: value.readerIndex)
+            try c.put(dst, Record(type: .stream, expireAt: r.expireAt, value: value), db: target)
+        } else if let coll = r.collection {
             // A copy of a collection gets its own version and copies of every element.
             let copy = try c.duplicate(Collection(meta: coll, expireAt: r.expireAt, type: r.type, existed: true))
             try c.put(dst, Record(type: r.type, expireAt: r.expireAt, meta: copy.meta), db: target)
@@ -293,6 +300,8 @@ enum KeyCommands {
         do {
             if all { try c.store.flushAll() } else { try c.store.flush(db: c.db) }
         } catch { throw c.storeFailure(error) }
+        // XREADGROUPs waiting on a stream that is gone end (scanDatabaseForDeletedStreams).
+        for (db, key) in c.server.blocking.waitedKeys() where all || db == c.db { c.server.keyTouched(db, key) }
         c.out.writeOK()
     }
 

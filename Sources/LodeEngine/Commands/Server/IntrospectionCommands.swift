@@ -39,6 +39,7 @@ enum IntrospectionCommands {
         case .list: return "quicklist"
         case .zset: return "skiplist"
         case .hash, .set: return "hashtable"
+        case .stream: return "stream"
         }
         let v = r.value
         if v.readableBytes <= 20, parseInteger(v, at: v.readerIndex, length: v.readableBytes) != nil { return "int" }
@@ -109,7 +110,7 @@ enum IntrospectionCommands {
         if let meta = r.collection, meta.size > 0 {
             let entryOverhead = 16, versionPrefix = 8
             var sampled = 0, bytes = 0
-            _ = try? c.store.elementsRaw(version: meta.version, hashed: r.type != .list, limit: min(samples, meta.size)) { name, value in
+            _ = try? c.store.elementsRaw(version: meta.version, hashed: r.type.hashesElements, limit: min(samples, meta.size)) { name, value in
                 bytes += versionPrefix + name.count + value.count + entryOverhead
                 if r.type == .zset { bytes += versionPrefix + 8 + name.count + entryOverhead }  // the score index
                 sampled += 1
