@@ -23,7 +23,7 @@ import pytest
 
 import harness
 from harness import ConnectionClosed, Simple, poll
-from test_durability_types import lmdb_info, wait_for_sweeper
+from test_durability_types import lmdb_info, redis_loses_acked_writes, wait_for_sweeper
 
 OK = Simple(b"OK")
 PRODUCERS, CONSUMERS = 3, 3
@@ -141,10 +141,6 @@ class Consumer(threading.Thread):
             pass
         except Exception as e:  # noqa: BLE001
             self.error = e
-
-
-redis_loses_acked_writes = pytest.mark.skipif(
-    harness.TESTING_REDIS, reason="redis-server with appendfsync everysec may lose acknowledged writes on kill -9")
 
 
 @pytest.mark.parametrize("appendfsync", [
