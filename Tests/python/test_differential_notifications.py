@@ -39,7 +39,8 @@ RANDOM_COMMANDS = int(os.environ.get("DIFF_NOTIFY_COMMANDS", "4000"))
 PONG = b"*2\r\n$4\r\npong\r\n$0\r\n\r\n"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FAMILIES = ["Strings/StringCommands.swift", "Keys/KeyCommands.swift", "Hashes/HashCommands.swift",
-            "Sets/SetCommands.swift", "Lists/ListCommands.swift", "SortedSets/ZSetCommands.swift"]
+            "Sets/SetCommands.swift", "Lists/ListCommands.swift", "SortedSets/ZSetCommands.swift",
+            "Keys/SortCommand.swift"]
 BLOCKING = "Blocking/BlockingCommands.swift"
 
 
@@ -287,6 +288,9 @@ LISTS = cmds(
     "BLMOVE b9 b3 LEFT RIGHT 0.01", "BLMPOP 0 2 b9 b3 LEFT COUNT 1", "BLMPOP 0.01 1 b3 RIGHT COUNT 5",
     "BLMPOP 0.01 1 b3 RIGHT",
     "LPUSH str x", "LLEN str", "LPOP str", "BLPOP str 0.01",
+    "RPUSH so1 3 1 2", "SORT so1", "SORT so1 STORE so2", "SORT so1 LIMIT 5 1 STORE so2", "SORT so1 LIMIT 5 1 STORE so2",
+    "SORT so9 STORE so3", "SORT_RO so1 DESC", "SET so4 v EX 100", "SORT so1 BY nosort STORE so4", "TTL so4",
+    "SET w_1 5", "SORT so1 BY w_* GET # GET w_* GET h_*->f", "SORT so1 BY w_* STORE so1", "SORT str STORE so2",
 )
 
 ZSETS = cmds(
