@@ -133,44 +133,51 @@ enum SortCommands {
         return r.value
     }
 
-    // swiftlint:disable:next function_body_length cyclomatic_complexity
-    static func sort(_ c: inout CommandContext, readonly: Bool) throws(CommandError) {
+    /// SORT's options, parsed as sortCommandGeneric parses them (errors in its order).
+    struct Options {
         var desc = false, alpha = false, dontsort = false
         var limitStart = 0, limitCount = -1
         var sortby: [UInt8]? = nil
         var storekey: ByteBuffer? = nil
         var gets: [[UInt8]] = []
-        var j = 2
-        while j < c.args.count {
-            let left = c.args.count - j - 1
-            if c.argIs(j, "asc") {
-                desc = false
-            } else if c.argIs(j, "desc") {
-                desc = true
-            } else if c.argIs(j, "alpha") {
-                alpha = true
-            } else if c.argIs(j, "limit") && left >= 2 {
-                limitStart = try c.integer(j + 1)
-                limitCount = try c.integer(j + 2)
-                j += 2
-            } else if !readonly && c.argIs(j, "store") && left >= 1 {
-                storekey = c.arg(j + 1)
-                j += 1
-            } else if c.argIs(j, "by") && left >= 1 {
-                sortby = c.bytes(j + 1)
-                // A constant BY pattern (no '*') means "don't sort"; it stays set even if a
-                // later BY has a '*', as in Redis.
-                if cIndex(of: UInt8(ascii: "*"), in: sortby!) == nil { dontsort = true }
-                j += 1
-            } else if c.argIs(j, "get") && left >= 1 {
-                gets.append(c.bytes(j + 1))
-                j += 1
-            } else {
-                throw .syntax
-            }
-            j += 1
-        }
 
+        init(_ c: CommandContext, readonly: Bool) throws(CommandError) {
+            var j = 2
+            while j < c.args.count {
+                let left = c.args.count - j - 1
+                if c.argIs(j, "asc") {
+                    desc = false
+                } else if c.argIs(j, "desc") {
+                    desc = true
+                } else if c.argIs(j, "alpha") {
+                    alpha = true
+                } else if c.argIs(j, "limit") && left >= 2 {
+                    limitStart = try c.integer(j + 1)
+                    limitCount = try c.integer(j + 2)
+                    j += 2
+                } else if !readonly && c.argIs(j, "store") && left >= 1 {
+                    storekey = c.arg(j + 1)
+                    j += 1
+                } else if c.argIs(j, "by") && left >= 1 {
+                    let pattern = c.bytes(j + 1)
+                    sortby = pattern
+                    // A constant BY pattern (no '*') means "don't sort"; it stays set even if a
+                    // later BY has a '*', as in Redis.
+                    if cIndex(of: UInt8(ascii: "*"), in: pattern) == nil { dontsort = true }
+                    j += 1
+                } else if c.argIs(j, "get") && left >= 1 {
+                    gets.append(c.bytes(j + 1))
+                    j += 1
+                } else {
+                    throw .syntax
+                }
+                j += 1
+            }
+        }
+    }
+
+    static func sort(_ c: inout CommandContext, readonly: Bool) throws(CommandError) {
+        var o = try Options(c, readonly: readonly)
         let source = try c.lookupForRead(c.arg(1))
         let type = source?.type ?? .list  // a missing key sorts as an empty list
         switch type {
@@ -179,103 +186,110 @@ enum SortCommands {
         }
         // Sets have no order of their own: with STORE or from a script the output must not
         // depend on it, so Redis sorts them ALPHA instead.
-        if dontsort && type == .set && (storekey != nil || c.client.id == 0) {  // id 0: the script client
-            dontsort = false
-            alpha = true
-            sortby = nil
+        if o.dontsort && type == .set && (o.storekey != nil || c.client.id == 0) {  // id 0: the script client
+            o.dontsort = false
+            o.alpha = true
+            o.sortby = nil
         }
         let coll = source.flatMap { r in r.collection.map { Collection(meta: $0, expireAt: r.expireAt, type: type, existed: true) } }
-        var vectorlen = coll?.meta.size ?? 0
+        let size = coll?.meta.size ?? 0
 
         // LIMIT sanity checking, clamped to the object's size as Redis does.
-        var start = min(max(limitStart, 0), vectorlen)
-        limitCount = min(max(limitCount, -1), vectorlen)
-        var end = limitCount < 0 ? vectorlen - 1 : start + limitCount - 1
-        if start >= vectorlen {
-            start = vectorlen - 1
-            end = vectorlen - 2
+        var start = min(max(o.limitStart, 0), size)
+        let limitCount = min(max(o.limitCount, -1), size)
+        var end = limitCount < 0 ? size - 1 : start + limitCount - 1
+        if start >= size {
+            start = size - 1
+            end = size - 2
         }
-        if end >= vectorlen { end = vectorlen - 1 }
-        if (type == .zset || type == .list) && dontsort && (start != 0 || end != vectorlen - 1) {
-            vectorlen = end - start + 1
-        }
+        if end >= size { end = size - 1 }
 
-        var vector: [SortObject] = []
-        if let coll {
-            switch type {
-            case .list where dontsort:
-                // The list's own order (reversed by DESC), just the LIMIT range.
-                if end >= start {
-                    let size = coll.meta.size
-                    let from = desc ? size - start - vectorlen : start
-                    var items = try ListCommands.range(c, coll, from: from, count: vectorlen)
-                    if desc { items.reverse() }
-                    vector = items.map { SortObject(obj: $0) }
-                    end -= start
-                    start = 0
-                }
-            case .list:
-                vector = try ListCommands.all(c, coll).map { SortObject(obj: $0) }
-            case .set:
-                vector = try c.allElements(coll).map { SortObject(obj: $0.0) }
-            case .zset where dontsort:
-                // Score order (reversed by DESC), just the LIMIT range.
-                if vectorlen > 0 {
-                    let items = try ZSetCommands.byRank(c, coll, start: start, end: start + vectorlen - 1, reverse: desc)
-                    vector = items.map { SortObject(obj: $0.0) }
-                }
-                end -= start
-                start = 0
-            default:
-                vector = try ZSetCommands.entries(c, coll).map { SortObject(obj: $0.0) }
-            }
-        }
-        guard vector.count == max(vectorlen, 0) else { throw .inconsistent }
-
-        var conversionError = false
-        if !dontsort {
+        var vector = try load(c, coll, o, start: &start, end: &end)
+        if !o.dontsort {
+            var conversionError = false
             for k in vector.indices {
                 let byval: ByteBuffer
-                if let sortby {
+                if let sortby = o.sortby {
                     guard let v = try lookupByPattern(c, sortby, vector[k].obj) else { continue }
                     byval = v
                 } else {
                     byval = vector[k].obj
                 }
-                if alpha {
-                    if sortby != nil { vector[k].cmpobj = byval }
+                if o.alpha {
+                    if o.sortby != nil { vector[k].cmpobj = byval }
                 } else if let d = score(byval) {
                     vector[k].score = d
                 } else {
                     conversionError = true
                 }
             }
-            let order = Order(desc: desc, alpha: alpha, byPattern: sortby != nil, store: storekey != nil)
-            if sortby != nil && (start != 0 || end != vectorlen - 1) {
+            let order = Order(desc: o.desc, alpha: o.alpha, byPattern: o.sortby != nil, store: o.storekey != nil)
+            if o.sortby != nil && (start != 0 || end != vector.count - 1) {
                 PartialQuickSort.sort(&vector, lrange: start, rrange: end, by: order.compare)
             } else {
                 MergeSort.sort(&vector, by: order.compare)  // qsort
             }
+            if conversionError { throw CommandError("ERR One or more scores can't be converted into double") }
         }
+        try output(&c, vector, o, start: start, end: end)
+    }
 
-        let outputlen = gets.isEmpty ? end - start + 1 : gets.count * (end - start + 1)
-        if conversionError { throw CommandError("ERR One or more scores can't be converted into double") }
-        guard let storekey else {
+    /// The sorting vector. A list or sorted set sorted BY a constant is read in its own
+    /// order (reversed by DESC), just the LIMIT range, and `start`/`end` then index
+    /// that range, as sort.c's "fix start/end" does; everything else is read whole.
+    static func load(_ c: CommandContext, _ coll: Collection?, _ o: Options,
+                     start: inout Int, end: inout Int) throws(CommandError) -> [SortObject] {
+        guard let coll else { return [] }
+        let size = coll.meta.size
+        let ranged = (coll.type == .zset || coll.type == .list) && o.dontsort && (start != 0 || end != size - 1)
+        let vectorlen = ranged ? end - start + 1 : size
+        var vector: [SortObject] = []
+        switch coll.type {
+        case .list where o.dontsort:
+            if end >= start {
+                var items = try ListCommands.range(c, coll, from: o.desc ? size - start - vectorlen : start, count: vectorlen)
+                if o.desc { items.reverse() }
+                vector = items.map { SortObject(obj: $0) }
+                end -= start
+                start = 0
+            }
+        case .list:
+            vector = try ListCommands.all(c, coll).map { SortObject(obj: $0) }
+        case .set:
+            vector = try c.allElements(coll).map { SortObject(obj: $0.0) }
+        case .zset where o.dontsort:
+            if vectorlen > 0 {
+                let items = try ZSetCommands.byRank(c, coll, start: start, end: start + vectorlen - 1, reverse: o.desc)
+                vector = items.map { SortObject(obj: $0.0) }
+            }
+            end -= start
+            start = 0
+        default:
+            vector = try ZSetCommands.entries(c, coll).map { SortObject(obj: $0.0) }
+        }
+        guard vector.count == max(vectorlen, 0) else { throw .inconsistent }
+        return vector
+    }
+
+    /// The reply, with each GET looked up as the element is written; or with STORE a
+    /// list (a missing GET value is an empty string) whose length is the reply, an empty
+    /// result deleting the destination.
+    static func output(_ c: inout CommandContext, _ vector: [SortObject], _ o: Options, start: Int, end: Int) throws(CommandError) {
+        let outputlen = o.gets.isEmpty ? end - start + 1 : o.gets.count * (end - start + 1)
+        guard let storekey = o.storekey else {
             c.out.writeArrayHeader(outputlen)
             for k in stride(from: start, through: end, by: 1) {
-                if gets.isEmpty { c.out.writeBulk(vector[k].obj) }
-                for pattern in gets {
+                if o.gets.isEmpty { c.out.writeBulk(vector[k].obj) }
+                for pattern in o.gets {
                     if let v = try lookupByPattern(c, pattern, vector[k].obj) { c.out.writeBulk(v) } else { c.out.writeNull(c.resp) }
                 }
             }
             return
         }
-        // STORE: the result as a list (a missing GET value is an empty string); an empty
-        // result deletes the destination.
         var list = Collection(meta: CollectionMeta(version: c.store.newVersion(), size: 0), expireAt: 0, type: .list, existed: false)
         for k in stride(from: start, through: end, by: 1) {
-            if gets.isEmpty { try ListCommands.pushElement(c, &list, vector[k].obj, left: false) }
-            for pattern in gets {
+            if o.gets.isEmpty { try ListCommands.pushElement(c, &list, vector[k].obj, left: false) }
+            for pattern in o.gets {
                 try ListCommands.pushElement(c, &list, try lookupByPattern(c, pattern, vector[k].obj) ?? ByteBuffer(), left: false)
             }
         }
