@@ -37,7 +37,8 @@ extension CommandDescription {
                 guard let at = Self.find(keyword, startFrom: startFrom, count: count, argument: argument) else { continue }
                 first = at + 1
             case .unknown:
-                return nil
+                // An incomplete spec: Redis falls back to the command's getkeys_proc.
+                return getKeysProc(count: count, argument: argument)
             }
             guard let (start, last, step) = Self.range(spec.findKeys, first: first, count: count, argument: argument)
             else { return nil }
@@ -49,6 +50,39 @@ extension CommandDescription {
             }
         }
         return found
+    }
+
+    /// The getkeys_proc of a command whose key specs are incomplete (db.c), for the
+    /// commands Lode has: SORT's STORE may be anywhere (sortGetKeys, whose scan skips
+    /// LIMIT/GET/BY arguments and takes the last STORE); SORT_RO has just its key.
+    private func getKeysProc(count: Int, argument: (Int) -> [UInt8]) -> [KeyPosition]? {
+        switch name {
+        case "sort_ro":
+            return [KeyPosition(index: 1, flags: [.ro, .access])]
+        case "sort":
+            var keys = [KeyPosition(index: 1, flags: [.ro, .access])]
+            var store: KeyPosition? = nil
+            let skips: [(String, Int)] = [("limit", 2), ("get", 1), ("by", 1)]
+            var i = 2
+            while i < count {
+                let arg = String(decoding: argument(i).map(Self.lower), as: UTF8.self)
+                // As the C loop: "store" is tested against each entry of the skip list.
+                for (option, skip) in skips {
+                    if arg == option {
+                        i += skip
+                        break
+                    } else if arg == "store" && i + 1 < count {
+                        store = KeyPosition(index: i + 1, flags: [.ow, .update])
+                        break
+                    }
+                }
+                i += 1
+            }
+            if let store { keys.append(store) }
+            return keys
+        default:
+            return nil
+        }
     }
 
     /// The index of `keyword` (case-insensitive) searched from `startFrom`

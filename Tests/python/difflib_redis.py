@@ -383,3 +383,26 @@ def check_random(differ, label, seed, count, stream, rerun=None):
     elapsed = time.time() - started
     assert not mismatches, (f"{len(mismatches)} mismatch(es) (stopped at {MAX_MISMATCHES}); {count} commands, "
                             f"{elapsed:.1f}s; rerun with {rerun or f'DIFF_SEED={seed}'}\n\n" + "\n\n".join(mismatches))
+
+
+# ----------------------------------------------------------------------------
+# Byte-for-byte sequences (one command at a time, raw replies)
+
+
+def raw_mismatches(redis_ref, subject, resp, commands, latin1=False):
+    """Runs `commands` on a fresh connection to each server (HELLO resp, FLUSHALL
+    first) and fails with the first commands whose raw replies differ, then on a
+    different DBSIZE. latin1: string arguments are sent as their latin-1 bytes."""
+    with redis_ref.client() as rc, subject.client() as sc:
+        for c in (rc, sc):
+            c.call("HELLO", str(resp))
+            c.call("FLUSHALL")
+        mismatches = []
+        for cmd in commands:
+            if latin1:
+                cmd = tuple(a.encode("latin-1") for a in cmd)
+            a, b = rc.call_raw(*cmd), sc.call_raw(*cmd)
+            if a != b:
+                mismatches.append(f"{cmd}: redis={a!r} {SUBJECT}={b!r}")
+        assert not mismatches, f"{len(mismatches)} mismatches:\n" + "\n".join(mismatches[:MAX_MISMATCHES])
+        assert rc.call("DBSIZE") == sc.call("DBSIZE")

@@ -40,7 +40,8 @@ PONG = b"*2\r\n$4\r\npong\r\n$0\r\n\r\n"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FAMILIES = ["Strings/StringCommands.swift", "Keys/KeyCommands.swift", "Hashes/HashCommands.swift",
             "Sets/SetCommands.swift", "Lists/ListCommands.swift", "SortedSets/ZSetCommands.swift",
-            "Streams/StreamCommands.swift", "Streams/StreamGroupCommands.swift", "Streams/StreamInfoCommands.swift"]
+            "Streams/StreamCommands.swift", "Streams/StreamGroupCommands.swift", "Streams/StreamInfoCommands.swift",
+            "Keys/SortCommand.swift", "Geo/GeoCommands.swift"]
 BLOCKING = "Blocking/BlockingCommands.swift"
 
 
@@ -288,6 +289,9 @@ LISTS = cmds(
     "BLMOVE b9 b3 LEFT RIGHT 0.01", "BLMPOP 0 2 b9 b3 LEFT COUNT 1", "BLMPOP 0.01 1 b3 RIGHT COUNT 5",
     "BLMPOP 0.01 1 b3 RIGHT",
     "LPUSH str x", "LLEN str", "LPOP str", "BLPOP str 0.01",
+    "RPUSH so1 3 1 2", "SORT so1", "SORT so1 STORE so2", "SORT so1 LIMIT 5 1 STORE so2", "SORT so1 LIMIT 5 1 STORE so2",
+    "SORT so9 STORE so3", "SORT_RO so1 DESC", "SET so4 v EX 100", "SORT so1 BY nosort STORE so4", "TTL so4",
+    "SET w_1 5", "SORT so1 BY w_* GET # GET w_* GET h_*->f", "SORT so1 BY w_* STORE so1", "SORT str STORE so2",
 )
 
 ZSETS = cmds(
@@ -341,6 +345,21 @@ STREAMS = cmds(
     "SET xs v", "XADD xs 1-1 a b", "XREAD STREAMS xs 0", "COPY x1 x4", "XRANGE x4 - +", "RENAME x4 x5", "DEL x5 x3",
 )
 
+GEO = cmds(
+    "GEOADD g1 13.361389 38.115556 Palermo 15.087269 37.502669 Catania", "GEOADD g1 13.361389 38.115556 Palermo",
+    "GEOADD g1 XX CH 13.5 38.1 Palermo", "GEOADD g1 NX 1 1 Palermo", "GEOADD g9 XX 1 1 a", "GEOADD g1 200 1 a",
+    "GEOPOS g1 Palermo nope", "GEOPOS g9 a", "GEODIST g1 Palermo Catania km", "GEODIST g9 a b", "GEOHASH g1 Palermo",
+    "GEOHASH g9 a", "GEORADIUS g1 15 37 200 km", "GEORADIUS g9 15 37 200 km", "GEORADIUS g1 15 37 200 km STORE g2",
+    "GEORADIUS g1 15 37 200 km STOREDIST g2", "GEORADIUS g1 15 37 1 m STORE g2", "GEORADIUS g1 15 37 1 m STORE g2",
+    "GEORADIUS g9 15 37 1 km STORE g1", "GEOADD g1 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+    "GEORADIUS_RO g1 15 37 200 km", "GEORADIUSBYMEMBER g1 Palermo 200 km STORE g3", "GEORADIUSBYMEMBER_RO g1 Palermo 1 km",
+    "GEORADIUSBYMEMBER g9 Palermo 200 km STORE g3", "GEOSEARCH g1 FROMMEMBER Palermo BYRADIUS 200 km",
+    "GEOSEARCH g9 FROMMEMBER Palermo BYRADIUS 200 km", "GEOSEARCHSTORE g4 g1 FROMLONLAT 15 37 BYBOX 400 400 km",
+    "GEOSEARCHSTORE g4 g1 FROMLONLAT 15 37 BYBOX 400 400 km STOREDIST", "GEOSEARCHSTORE g4 g1 FROMLONLAT 0 0 BYRADIUS 1 m",
+    "GEOSEARCHSTORE g4 g9 FROMLONLAT 0 0 BYRADIUS 1 m", "SET str v", "GEOADD str 1 1 a", "GEOSEARCHSTORE str g1 FROMLONLAT 15 37 "
+    "BYRADIUS 200 km", "TYPE str",
+)
+
 TRANSACTIONS = cmds(
     "MULTI", "SET t1 v", "LPUSH t2 a", "DEL t1", "INCR t3", "EXEC",
     "MULTI", "SET t1 v", "LPUSH t1 a", "EXEC", "WATCH t1", "SET t1 x", "MULTI", "SET t1 y", "EXEC",
@@ -369,7 +388,7 @@ DB1 = cmds(
 )
 
 SCRIPT = [("strings", STRINGS), ("keys", KEYS), ("hashes", HASHES), ("sets", SETS), ("lists", LISTS),
-          ("zsets", ZSETS), ("streams", STREAMS), ("transactions", TRANSACTIONS), ("blocked", BLOCKED), ("db1", DB1)]
+          ("zsets", ZSETS), ("streams", STREAMS), ("geo", GEO), ("transactions", TRANSACTIONS), ("blocked", BLOCKED), ("db1", DB1)]
 
 # Expiry: the time passes on both servers (a sleep), then the key is touched;
 # only one key at a time comes due, so active and lazy expiry give the same stream.

@@ -34,6 +34,8 @@ final class BlockingRegistry {
         }
     }
 
+    func isWaited(_ db: UInt8, _ key: ByteBuffer) -> Bool { waiting[Key(db: db, key: key)] != nil }
+
     /// Every key some client waits on.
     func waitedKeys() -> [(UInt8, ByteBuffer)] { waiting.keys.map { ($0.db, $0.key) } }
 

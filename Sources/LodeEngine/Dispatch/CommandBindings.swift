@@ -4,7 +4,7 @@
 enum CommandBindings {
     static let families: [[String: CommandHandler]] = [
         StringCommands.handlers, KeyCommands.handlers, HashCommands.handlers, SetCommands.handlers,
-        ListCommands.handlers, ZSetCommands.handlers, BlockingCommands.handlers,
+        ListCommands.handlers, ZSetCommands.handlers, SortCommands.handlers, GeoCommands.handlers, BlockingCommands.handlers,
         ConnectionCommands.handlers, ClientAdminCommands.handlers, MonitorCommands.handlers, ServerCommands.handlers,
         ConfigCommands.handlers, SlowlogLatencyCommands.handlers, MemoryCommands.handlers, DebugCommands.handlers,
         LolwutCommands.handlers, CommandCommands.handlers, IntrospectionCommands.handlers,

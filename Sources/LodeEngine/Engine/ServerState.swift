@@ -92,9 +92,10 @@ package final class ServerState {
     /// Keys that received elements during this command (serving blocked clients).
     var touchedKeys: [(UInt8, ByteBuffer)] = []
 
-    /// A list or sorted set gained elements: clients blocked on it may be served.
+    /// A key was written, deleted or expired: clients blocked on it may be served.
     func keyTouched(_ db: UInt8, _ key: ByteBuffer) {
-        if blockedCount > 0 { touchedKeys.append((db, key)) }
+        // Only keys someone waits on: every write reports here, most to no one.
+        if blocking.count > 0 && blocking.isWaited(db, key) { touchedKeys.append((db, key)) }
     }
 
     /// Clients waiting in a blocking command.

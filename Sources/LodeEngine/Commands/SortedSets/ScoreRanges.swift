@@ -16,8 +16,9 @@ enum Score {
         return String(decoding: buf[0..<Int(n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// string2d: strtod over the whole argument (any length, as Redis), no leading space.
     static func parse(_ bytes: [UInt8]) -> Double? {
-        guard !bytes.isEmpty, bytes.count < 5 * 1024, !bytes.contains(0) else { return nil }
+        guard !bytes.isEmpty, !bytes.contains(0) else { return nil }
         if bytes[0] == 0x20 || (bytes[0] >= 0x09 && bytes[0] <= 0x0D) { return nil }
         var cstr = bytes.map { CChar(bitPattern: $0) }
         cstr.append(0)

@@ -108,63 +108,74 @@ enum ZSetCommands {
 
     // MARK: ZADD family
 
-    static func zadd(_ c: inout CommandContext) throws(CommandError) {
+    /// ZADD's options (GEOADD passes NX, XX and CH through, as Redis's rewrite to ZADD does).
+    struct ZAddFlags {
         var nx = false, xx = false, ch = false, incr = false, gt = false, lt = false
+    }
+
+    static func zadd(_ c: inout CommandContext) throws(CommandError) {
+        var f = ZAddFlags()
         var i = 2
         while i < c.args.count {
-            if c.argIs(i, "nx") { nx = true } else if c.argIs(i, "xx") { xx = true } else if c.argIs(i, "ch") { ch = true }
-            else if c.argIs(i, "incr") { incr = true } else if c.argIs(i, "gt") { gt = true } else if c.argIs(i, "lt") { lt = true }
+            if c.argIs(i, "nx") { f.nx = true } else if c.argIs(i, "xx") { f.xx = true } else if c.argIs(i, "ch") { f.ch = true }
+            else if c.argIs(i, "incr") { f.incr = true } else if c.argIs(i, "gt") { f.gt = true } else if c.argIs(i, "lt") { f.lt = true }
             else { break }
             i += 1
         }
         let elements = c.args.count - i
         if elements % 2 != 0 || elements == 0 { throw .syntax }
-        if nx && xx { throw CommandError("ERR XX and NX options at the same time are not compatible") }
-        if (gt && nx) || (lt && nx) || (gt && lt) {
+        if f.nx && f.xx { throw CommandError("ERR XX and NX options at the same time are not compatible") }
+        if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
             throw CommandError("ERR GT, LT, and/or NX options at the same time are not compatible")
         }
-        if incr && elements > 2 { throw CommandError("ERR INCR option supports a single increment-element pair") }
-        var scores: [Double] = []
+        if f.incr && elements > 2 { throw CommandError("ERR INCR option supports a single increment-element pair") }
+        var pairs: [(Double, ByteBuffer)] = []
         for j in stride(from: i, to: c.args.count, by: 2) {
             guard let s = Score.parse(c.bytes(j)) else { throw .notFloat }
-            scores.append(s)
+            pairs.append((s, c.arg(j + 1)))
         }
-        let existing = try c.lookupCollection(c.arg(1), .zset)
-        if existing == nil && xx {
-            return incr ? c.out.writeNull(c.resp) : c.out.writeIntegerReply(0)
+        try zaddApply(&c, key: c.arg(1), f, pairs)
+    }
+
+    /// ZADD after its arguments are checked (zaddGenericCommand from the key lookup on):
+    /// the one write path for ZADD and GEOADD.
+    static func zaddApply(_ c: inout CommandContext, key: ByteBuffer, _ f: ZAddFlags,
+                          _ pairs: [(Double, ByteBuffer)]) throws(CommandError) {
+        let existing = try c.lookupCollection(key, .zset)
+        if existing == nil && f.xx {
+            return f.incr ? c.out.writeNull(c.resp) : c.out.writeIntegerReply(0)
         }
         var z: Collection
-        if let existing { z = existing } else { z = try c.collectionForWrite(c.arg(1), .zset) }
+        if let existing { z = existing } else { z = try c.collectionForWrite(key, .zset) }
         var added = 0, updated = 0
         var incrResult: Double? = nil
-        for (n, j) in stride(from: i, to: c.args.count, by: 2).enumerated() {
-            let member = c.arg(j + 1)
-            var newScore = scores[n]
-            if let old = try score(c, z, member) {
-                if nx { continue }
-                if incr {
+        for (score, member) in pairs {
+            var newScore = score
+            if let old = try self.score(c, z, member) {
+                if f.nx { continue }
+                if f.incr {
                     newScore = old + newScore
                     if newScore.isNaN { throw CommandError("ERR resulting score is not a number (NaN)") }
                 }
-                if (gt && newScore <= old) || (lt && newScore >= old) { continue }
+                if (f.gt && newScore <= old) || (f.lt && newScore >= old) { continue }
                 incrResult = newScore
                 if newScore != old {
                     try setScore(c, &z, member, newScore, old: old)
                     updated += 1
                 }
             } else {
-                if xx { continue }
+                if f.xx { continue }
                 if newScore.isNaN { throw CommandError("ERR resulting score is not a number (NaN)") }
                 try setScore(c, &z, member, newScore, old: nil)
                 added += 1
                 incrResult = newScore
             }
         }
-        if added + updated > 0 { try c.save(c.arg(1), z, event: incr ? "zincr" : "zadd") }
-        if incr {
+        if added + updated > 0 { try c.save(key, z, event: f.incr ? "zincr" : "zadd") }
+        if f.incr {
             if let r = incrResult { Score.write(r, &c) } else { c.out.writeNull(c.resp) }
         } else {
-            c.out.writeIntegerReply(added + (ch ? updated : 0))
+            c.out.writeIntegerReply(added + (f.ch ? updated : 0))
         }
     }
 
