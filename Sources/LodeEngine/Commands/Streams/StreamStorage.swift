@@ -116,6 +116,15 @@ extension CommandContext {
         return node
     }
 
+    func firstStreamNode(_ s: StreamValue) throws(CommandError) -> StreamNode? {
+        var node: StreamNode? = nil
+        try walkStream(s, from: StreamKeys.node(.zero), through: StreamKeys.node(.max)) { n, v in
+            node = StreamNode(master: StreamID(n, at: 1), v)
+            return false
+        }
+        return node
+    }
+
     func writeNode(_ s: StreamValue, _ node: StreamNode) throws(CommandError) {
         try setStreamElement(s, StreamKeys.node(node.master), node.encoded)
     }
@@ -174,12 +183,9 @@ extension CommandContext {
     func trimStream(_ s: inout StreamValue, _ t: StreamTrim) throws(CommandError) -> Int {
         if case .none = t.strategy { return 0 }
         var deleted = 0
-        var nodes: [StreamNode] = []
-        try walkStream(s, from: StreamKeys.node(.zero), through: StreamKeys.node(.max)) { n, v in
-            if let node = StreamNode(master: StreamID(n, at: 1), v) { nodes.append(node) }
-            return true
-        }
-        for var node in nodes {
+        // The oldest node each time round: the one before was removed, or the loop ends
+        // (so a trim of a long stream reads only the nodes it removes, not all of them).
+        while var node = try firstStreamNode(s) {
             if case .maxlen(let maxlen) = t.strategy, s.meta.length <= maxlen { break }
             let entries = node.valid
             if t.limit > 0 && deleted + entries > t.limit { break }
