@@ -64,6 +64,7 @@ extension Configuration {
             c.clientOutputBufferLimits.apply(args)
         },
         redisInt("tracking-table-max-keys", \.trackingTableMaxKeys),
+        redisInt("hll-sparse-max-bytes", \.hllSparseMaxBytes),
         ConfigOption(name: "notify-keyspace-events", spec: spec("notify-keyspace-events"), mutable: true,
                      get: { $0.notifyKeyspaceEvents.text }) { c, args in
             guard args.count == 1 else { return "wrong number of arguments" }

@@ -38,6 +38,8 @@ public struct Configuration: Sendable {
     public var clientOutputBufferLimits = OutputBufferLimits()
     public var trackingTableMaxKeys = 1_000_000
     public var notifyKeyspaceEvents: KeyspaceEventFlags = []
+    /// A sparse HyperLogLog longer than this becomes dense (Redis's hll-sparse-max-bytes).
+    public var hllSparseMaxBytes = 3000
     // Memory: maxmemory bounds the hot cache (never deletes data)
     public var maxMemory = 0
     public var cacheMaxMemory = 512 << 20
