@@ -4,7 +4,7 @@ redis-server 7.0.15, replies compared byte for byte and the HyperLogLog values t
 corrupted or crafted by SET/SETRANGE/APPEND, in-place updates and WATCH, TTLs kept,
 sparse to dense promotion and `CONFIG SET hll-sparse-max-bytes`), seeded random
 sequences, values moved between the two servers by GET and SET, and PFCOUNT over a
-million random elements.
+million random elements. Also (Lode only) values kept across a restart and a kill -9.
 
 PFDEBUG needs `enable-debug-command` in Lode (not in Redis 7.0): the server under test
 is started with it, and one test checks the refusal without it.
@@ -327,6 +327,34 @@ def test_pfcount_of_a_million_elements(clients):
     compare(rc, sc, commands, batch=20)
     count = int(raw_replies(sc, [("PFCOUNT", "all")])[0][1:])
     assert abs(count - batches * size) < batches * size * 0.02, count
+
+
+def test_values_survive_restart_and_kill9():
+    """HyperLogLogs are ordinary strings on disk: a restart and a kill -9 keep every
+    acknowledged change, the cached cardinality included."""
+    if SELF_CHECK:
+        pytest.skip("Lode's storage")
+    srv = harness.lode_server().start()
+    try:
+        with srv.client() as c:
+            c.call("PFADD", "sparse", *elements("s", 300))
+            c.call("PFADD", "dense", *elements("d", 5000))
+            c.call("PFCOUNT", "dense")
+            c.call("PFMERGE", "merged", "sparse", "dense")
+            before = [c.call("GET", k) for k in ("sparse", "dense", "merged")]
+        srv.restart()
+        with srv.client() as c:
+            assert [c.call("GET", k) for k in ("sparse", "dense", "merged")] == before
+            c.call("PFADD", "sparse", "after restart")
+            count = c.call("PFCOUNT", "sparse")
+            before = [c.call("GET", k) for k in ("sparse", "dense", "merged")]
+        srv.kill9()
+        srv.start()
+        with srv.client() as c:
+            assert [c.call("GET", k) for k in ("sparse", "dense", "merged")] == before
+            assert c.call("PFCOUNT", "sparse") == count
+    finally:
+        srv.cleanup()
 
 
 # ----------------------------------------------------------------------------
