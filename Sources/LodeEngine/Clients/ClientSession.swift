@@ -264,7 +264,8 @@ package final class ClientSession {
         let duration = monotonicMicros() - began
         // A command that blocks is counted once, when it is served or times out (as
         // Redis's updateStatsOnUnblock), not for every run that found nothing.
-        if ctx.blockRequest == nil || ctx.denyBlocking {
+        let blocks = ctx.blockRequest != nil && !ctx.denyBlocking
+        if !blocks {
             server.commandStats.called(ctx.command.fullName, microseconds: duration, failed: failed,
                                        trackLatency: server.config.latencyTracking)
         }
@@ -274,8 +275,7 @@ package final class ClientSession {
         }
         // A command that blocked is logged when it is served, with that run's time (as Redis).
         let threshold = server.config.slowlogLogSlowerThan
-        if threshold >= 0 && duration >= threshold && !ctx.command.flags.contains(.skipSlowlog)
-            && client.connection.blockedCommand == nil {
+        if threshold >= 0 && duration >= threshold && !ctx.command.flags.contains(.skipSlowlog) && !blocks {
             server.slowlog.record(SlowLog.redacted(ctx.args), microseconds: duration, peer: client.address,
                                   clientName: client.name, maxLength: server.config.slowlogMaxLen)
         }
