@@ -3,7 +3,7 @@ import XCTest
 
 /// The keys of an RDB file as "db|key hex|normal form" lines, sorted: a walk over
 /// the opcodes of rdbLoadRioWithLoadingCtx, only as much as the test files need.
-private func rdbFileKeys(_ file: [UInt8]) throws -> [String] {
+private func rdbFileKeys(_ file: [UInt8], types: inout Set<UInt8>) throws -> [String] {
     var r = RDBReader(file)
     XCTAssertEqual(Array(try r.readBytes(5)), Array("REDIS".utf8))
     let version = Int(String(decoding: try r.readBytes(4), as: UTF8.self))!
@@ -22,6 +22,7 @@ private func rdbFileKeys(_ file: [UInt8]) throws -> [String] {
         case 0xf9: _ = try r.readByte()
         default:
             let key = try r.readString()
+            types.insert(op)
             lines.append("\(db)|\(hexString(key))|\(normalForm(try r.readValue(type: op)))")
         }
     }
@@ -62,9 +63,13 @@ final class RDBValueTests: XCTestCase {
     func testRedisTestAssetsDecodeAsRedisLoadsThem() throws {
         let names = ["encodings", "hash-zipmap", "hash-ziplist", "list-quicklist", "zset-ziplist"]
         XCTAssertEqual(RedisValueFixtures.assets.map(\.name), names)
+        var types = Set<UInt8>()
         for asset in RedisValueFixtures.assets {
-            XCTAssertEqual(try rdbFileKeys(hex(asset.rdb)), asset.keys, asset.name)
+            XCTAssertEqual(try rdbFileKeys(hex(asset.rdb), types: &types), asset.keys, asset.name)
         }
+        let old: Set<UInt8> = [RDB.typeString, RDB.typeList, RDB.typeSet, RDB.typeZSet, RDB.typeHash, RDB.typeHashZipmap,
+                               RDB.typeListZiplist, RDB.typeSetIntset, RDB.typeZSetZiplist, RDB.typeHashZiplist, RDB.typeListQuicklist]
+        XCTAssertTrue(old.isSubset(of: types), "\(old.subtracting(types).sorted()) not covered")
     }
 
     func testListpackIntegerAndStringEncodingsAtEveryBoundary() throws {
