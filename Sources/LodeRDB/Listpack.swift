@@ -33,6 +33,12 @@ struct ListpackBuilder {
         count += 1
     }
 
+    /// Appends the entries of `other` after these.
+    mutating func append(contentsOf other: ListpackBuilder) {
+        body.append(contentsOf: other.body)
+        count += other.count
+    }
+
     /// The finished listpack.
     func bytes() -> [UInt8] {
         var out: [UInt8] = []

@@ -38,8 +38,8 @@ public struct RDBHashEntry: Equatable, Sendable {
     }
 }
 
-/// A key's value, independent of how Redis or Lode stores it. Streams and module
-/// values are not modelled yet.
+/// A key's value, independent of how Redis or Lode stores it. Module values are
+/// not modelled.
 public enum RDBValue: Equatable, Sendable {
     case string([UInt8])
     /// Elements in list order.
@@ -51,6 +51,7 @@ public enum RDBValue: Equatable, Sendable {
     case zset([RDBZSetEntry])
     /// Distinct fields, in insertion order (the order of a listpack-encoded hash).
     case hash([RDBHashEntry])
+    case stream(RDBStream)
 }
 
 /// The encoding thresholds of redis.conf that decide how Redis stores a value, with
@@ -66,6 +67,9 @@ public struct RDBEncodingLimits: Equatable, Sendable {
     public var hashMaxListpackValue = 64
     public var zsetMaxListpackEntries = 128
     public var zsetMaxListpackValue = 64
+    /// stream-node-max-bytes and stream-node-max-entries: when streamAppendItem starts a new node.
+    public var streamNodeMaxBytes = 4096
+    public var streamNodeMaxEntries = 100
 
     public init() {}
 }
@@ -88,6 +92,7 @@ extension RDBValue {
             let small = entries.count <= limits.hashMaxListpackEntries
                 && entries.allSatisfy { $0.field.count <= limits.hashMaxListpackValue && $0.value.count <= limits.hashMaxListpackValue }
             return small ? RDB.typeHashListpack : RDB.typeHash
+        case .stream: return RDB.typeStreamListpacks2
         }
     }
 
@@ -147,6 +152,8 @@ extension RDBWriter {
                     writeString(e.value)
                 }
             }
+        case .stream(let stream):
+            writeStream(stream, nodeMaxBytes: limits.streamNodeMaxBytes, nodeMaxEntries: limits.streamNodeMaxEntries)
         }
     }
 

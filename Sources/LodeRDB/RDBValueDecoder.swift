@@ -1,10 +1,10 @@
 extension RDBReader {
     /// Reads the value after a type byte, as Redis 7.0's rdbLoadObject does for
-    /// strings, lists, sets, sorted sets and hashes in every encoding it loads.
+    /// strings, lists, sets, sorted sets, hashes and streams in every encoding it loads.
     /// `type` is the byte just read. Everything is bounds-checked and validated as
     /// with `sanitize-dump-payload yes` (deep integrity checks, duplicates refused),
     /// so no payload can make this trap or loop; empty collections throw
-    /// `.emptyValue`, streams and modules `.unsupportedType`.
+    /// `.emptyValue` (an empty stream is a value), modules `.unsupportedType`.
     /// On failure the reader is left where the value began.
     public mutating func readValue(type: UInt8) throws(RDBError) -> RDBValue {
         let start = offset
@@ -57,8 +57,10 @@ extension RDBReader {
         case RDB.typeHashZipmap:
             let pairs = try readBlob { b, o throws(RDBError) in try Zipmap.decode(b, origin: o) }
             return .hash(try nonEmpty(try Self.distinctFields(pairs.map { RDBHashEntry($0.0, $0.1) }, start)))
+        case RDB.typeStreamListpacks, RDB.typeStreamListpacks2:
+            return .stream(try readStream(version2: type == RDB.typeStreamListpacks2, start: start))
         default:
-            // Streams (15, 19) and modules (6, 7) are not modelled yet; anything else
+            // Modules (6, 7) are not modelled; anything else
             // is unknown to Redis 7.0 too ("Unknown RDB encoding type").
             throw .unsupportedType(offset: start, type: type)
         }

@@ -27,6 +27,9 @@ func normalForm(_ value: RDBValue) -> String {
     case .set(let m): return "set:" + m.map { hexString($0) }.sorted().joined(separator: ",")
     case .zset(let e): return "zset:" + e.map { hexString($0.member) + "=" + bits($0.score) }.sorted().joined(separator: ",")
     case .hash(let e): return "hash:" + e.map { hexString($0.field) + "=" + hexString($0.value) }.sorted().joined(separator: ",")
+    case .stream(let s):
+        let entries = s.entries.map { e in "\(e.id)" + e.fields.map { "|" + hexString($0.field) + "=" + hexString($0.value) }.joined() }
+        return "stream:" + entries.joined(separator: ",")
     }
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes Tests/LodeRDBTests/Redis{List,Collection,Asset}Fixtures.swift: DUMP payloads of every value
+"""Writes Tests/LodeRDBTests/Redis{List,Collection,Stream,Asset}Fixtures.swift: DUMP payloads of every value
 encoding a real redis-server 7.0.15 writes, and the value of every key of the old
 RDB files in Redis's tests/assets as that server loads them.
 
@@ -71,6 +71,32 @@ def build(r):
     add("hash513", lambda k: r.hset(k, mapping={b"f%d" % i: b"v%d" % i for i in range(513)}))
     add("hashValue65", lambda k: r.hset(k, mapping={b"a": b"1", b"b": b"v" * 65}))
     add("hashField65", lambda k: r.hset(k, mapping={b"f" * 65: b"1", b"b": b"2"}))
+    def xadd(k, entries):
+        for id_, fields in entries:
+            r.execute_command("XADD", k, id_, *[x for kv in fields for x in kv])
+    add("streamSmall", lambda k: xadd(k, [("1-1", [(b"a", b"1"), (b"b", b"2")]), ("1-2", [(b"a", b"3"), (b"b", b"4")]),
+                                          ("2-0", [(b"c", b"")]), ("2-1", [(b"a", b"5"), (b"b", b"6")]),
+                                          ("3-0", [(b"a", b"1"), (b"a", b"2")])]))
+    add("streamNodes", lambda k: xadd(k, [("%d-0" % i, [(b"f", b"%d" % i), (b"g", b"value-%d" % i)]) for i in range(1, 251)]))
+    add("streamBig", lambda k: xadd(k, [("%d-0" % i, [(b"v", noise(1500, i))]) for i in range(1, 7)]))
+    add("streamSeqWrap", lambda k: xadd(k, [("5-10", [(b"a", b"1")]), ("6-0", [(b"a", b"1")]), ("7-3", [(b"a", b"1")])]))
+    def empty(k):
+        xadd(k, [("1-0", [(b"a", b"1")])])
+        r.execute_command("XDEL", k, "1-0")
+    add("streamEmpty", empty)
+    def deleted(k):
+        xadd(k, [("%d-0" % i, [(b"a", b"%d" % i)]) for i in range(1, 6)])
+        r.execute_command("XDEL", k, "2-0", "4-0")
+    add("streamDeleted", deleted)
+    def groups(k):
+        xadd(k, [("%d-0" % i, [(b"a", b"%d" % i)]) for i in range(1, 6)])
+        r.execute_command("XGROUP", "CREATE", k, "g1", "0")
+        r.execute_command("XGROUP", "CREATE", k, "g2", "$")
+        r.execute_command("XREADGROUP", "GROUP", "g1", "alice", "COUNT", "2", "STREAMS", k, ">")
+        r.execute_command("XREADGROUP", "GROUP", "g1", "bob", "COUNT", "1", "STREAMS", k, ">")
+        r.execute_command("XACK", k, "g1", "1-0")
+        r.execute_command("XGROUP", "CREATECONSUMER", k, "g2", "carol")
+    add("streamGroups", groups)
     return fx
 
 
@@ -164,10 +190,12 @@ def main():
     assert r.info("server")["redis_version"] == "7.0.15"
     fixtures = build(r)
     lists = [f for f in fixtures if f[0].startswith("list")]
-    others = [f for f in fixtures if not f[0].startswith("list")]
+    streams = [f for f in fixtures if f[0].startswith("stream")]
+    others = [f for f in fixtures if f not in lists and f not in streams]
     files = {
         "RedisListFixtures.swift": dumps_file(r, lists, "DUMP payloads of lists written by RPUSH.", "lists"),
         "RedisCollectionFixtures.swift": dumps_file(r, others, "DUMP payloads of sets, sorted sets and hashes.", "collections"),
+        "RedisStreamFixtures.swift": dumps_file(r, streams, "DUMP payloads of streams (XADD, XDEL, consumer groups).", "streams"),
     }
     out = [HEADER % "Redis's old test RDB files (tests/assets) and every key's value as 7.0.15 loads it."]
     out.append('    /// (name, file, "db|key hex|normal form" of each key, sorted).\n')
