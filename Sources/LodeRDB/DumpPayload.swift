@@ -74,3 +74,56 @@ public enum DumpPayload {
         return seal(writer.bytes)
     }
 }
+
+/// Why a key's DUMP payload could not be turned into a value, with RESTORE's reply.
+public enum DumpValueError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Too short, too new, or the checksum is wrong (verifyDumpPayload).
+    case invalidEnvelope(DumpPayloadError)
+    /// The body is not a value rdbLoadObject accepts.
+    case badData(RDBError)
+
+    public var redisMessage: String {
+        switch self {
+        case .invalidEnvelope(let error): return error.redisMessage
+        case .badData: return "ERR Bad data format"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .invalidEnvelope(let error): return error.description
+        case .badData(let error): return "bad DUMP payload data: \(error)"
+        }
+    }
+}
+
+extension DumpPayload {
+    /// The DUMP of a key holding `value`, as createDumpPayload writes it: the
+    /// type Redis would store it as under `limits`, the value, the footer.
+    public static func encode(
+        _ value: RDBValue, limits: RDBEncodingLimits = RDBEncodingLimits(), compression: Bool = true
+    ) -> [UInt8] {
+        var writer = RDBWriter(compression: compression)
+        writer.writeByte(value.rdbType(limits: limits))
+        writer.writeValue(value, limits: limits)
+        return seal(writer.bytes)
+    }
+
+    /// The value in a DUMP payload, as restoreCommand reads it: footer checked
+    /// first, then the type byte and the value from a reader over the whole payload.
+    /// Like Redis, bytes left between the value and the footer are not an error.
+    public static func decode(_ payload: [UInt8], skipChecksum: Bool = false) throws(DumpValueError) -> RDBValue {
+        do {
+            try verify(payload, skipChecksum: skipChecksum)
+        } catch {
+            throw .invalidEnvelope(error)
+        }
+        var reader = RDBReader(payload)
+        do {
+            let type = try reader.readByte()
+            return try reader.readValue(type: type)
+        } catch {
+            throw .badData(error)
+        }
+    }
+}

@@ -30,6 +30,15 @@ public enum RDBError: Error, Equatable, Sendable, CustomStringConvertible {
     case lengthOverflow(offset: Int, length: UInt64)
     /// An LZF-compressed string's data is corrupt.
     case corruptLZF(offset: Int, LZFError)
+    /// A value's structure is invalid (a listpack, ziplist, intset or zipmap that fails
+    /// Redis's integrity checks, a duplicate member, a NaN score); `offset` is where the
+    /// item holding the fault starts, `what` says what was wrong.
+    case corrupt(offset: Int, what: String)
+    /// The value at `offset` has an RDB type byte this codec does not read (yet).
+    case unsupportedType(offset: Int, type: UInt8)
+    /// A collection with no elements, which Redis never writes and refuses to load
+    /// (rdbLoadObject's `emptykey`): RESTORE fails, an RDB file load skips the key.
+    case emptyValue(offset: Int, type: UInt8)
 
     public var description: String {
         switch self {
@@ -38,6 +47,9 @@ public enum RDBError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownStringEncoding(let offset, let enc): return "unknown RDB string encoding \(enc) at offset \(offset)"
         case .lengthOverflow(let offset, let length): return "RDB length \(length) too large at offset \(offset)"
         case .corruptLZF(let offset, let error): return "invalid LZF compressed string at offset \(offset): \(error)"
+        case .corrupt(let offset, let what): return "corrupt RDB value at offset \(offset): \(what)"
+        case .unsupportedType(let offset, let type): return "unsupported RDB value type \(type) at offset \(offset)"
+        case .emptyValue(let offset, let type): return "empty collection of RDB type \(type) at offset \(offset)"
         }
     }
 
@@ -62,7 +74,7 @@ public struct RDBLengthField: Equatable, Sendable {
 public struct RDBReader: Sendable {
     public let bytes: [UInt8]
     /// The position of the next byte to read.
-    public private(set) var offset: Int
+    public internal(set) var offset: Int
 
     public init(_ bytes: [UInt8], offset: Int = 0) {
         self.bytes = bytes
