@@ -40,7 +40,7 @@ final class StreamTests: XCTestCase {
         // stored big-endian, so byte order is ID order
         let a = StreamID(ms: 255, seq: 1).bytes, b = StreamID(ms: 256, seq: 0).bytes
         XCTAssertTrue(a.lexicographicallyPrecedes(b))
-        XCTAssertEqual(StreamID(a, at: 0), StreamID(ms: 255, seq: 1))
+        XCTAssertEqual(a.withUnsafeBytes { StreamID($0, at: 0) }, StreamID(ms: 255, seq: 1))
     }
 
     func testMetadataRoundTrip() {

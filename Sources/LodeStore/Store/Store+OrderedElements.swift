@@ -50,17 +50,6 @@ extension Store {
         }
     }
 
-    /// The first (or, `last`, the final) element named within `from...through`.
-    public func edgeElement(version: UInt64, from: [UInt8], through: [UInt8],
-                            last: Bool) throws -> (name: [UInt8], value: ByteBuffer)? {
-        var found: ([UInt8], ByteBuffer)? = nil
-        try walkElements(version: version, from: from, through: through, reverse: last) { n, v in
-            found = (Array(n), ByteBuffer(bytes: v))
-            return false
-        }
-        return found
-    }
-
     /// LMDB's default key order: memcmp of the common prefix, then the shorter first.
     static func compare(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Int {
         let n = min(a.count, b.count)

@@ -159,19 +159,17 @@ enum StreamCommands {
         StreamKeys.decodeFields(raw) { b.writeBulk(bytes: $0) }
     }
 
-    /// The entries of `start...end` as a reply array; returns how many.
-    @discardableResult
-    static func writeRange(_ c: inout CommandContext, _ s: StreamValue, _ start: StreamID, _ end: StreamID,
-                           reverse: Bool = false, count: Int = 0) throws(CommandError) -> Int {
+    /// The entries of `start...end` (at most `count`, 0 = all) as a reply array in `out`.
+    static func writeRange(_ c: CommandContext, _ s: StreamValue, _ start: StreamID, _ end: StreamID,
+                           reverse: Bool = false, count: Int = 0, into out: inout ByteBuffer) throws(CommandError) {
         var body = ByteBuffer()
         var n = 0
         try c.streamEntries(s, start, end, reverse: reverse, count: count) { id, raw in
             writeEntry(&body, id, raw)
             n += 1
         }
-        c.out.writeArrayHeader(n)
-        c.out.writeImmutableBuffer(body)
-        return n
+        out.writeArrayHeader(n)
+        out.writeImmutableBuffer(body)
     }
 
     /// An interval's start (exclusive `(` moves it up) or end (moves it down).
@@ -198,7 +196,7 @@ enum StreamCommands {
         }
         guard let s = try c.lookupStream(c.arg(1)) else { return c.out.writeArrayHeader(0) }
         if count == 0 { return c.out.writeNullArray(c.resp) }
-        try writeRange(&c, s, start, end, reverse: reverse, count: max(0, count))
+        try writeRange(c, s, start, end, reverse: reverse, count: max(0, count), into: &c.out)
     }
 
     static func xlen(_ c: inout CommandContext) throws(CommandError) {

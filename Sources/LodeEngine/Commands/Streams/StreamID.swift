@@ -52,10 +52,6 @@ struct StreamID: Comparable, Hashable {
         self.init(ms: ms, seq: seq)
     }
 
-    init(_ b: [UInt8], at offset: Int) {
-        self = b.withUnsafeBytes { StreamID($0, at: offset) }
-    }
-
     static let invalidError = CommandError("ERR Invalid stream ID specified as stream command argument")
 
     /// streamGenericParseIDOrReply: `-`, `+`, `ms`, `ms-seq`, and (with `seqGiven`)

@@ -123,7 +123,7 @@ enum StreamInfoCommands {
             return
         }
         field(&b, "entries")
-        try StreamCommands.writeRange(&c, s, .zero, .max, count: count, into: &b)
+        try StreamCommands.writeRange(c, s, .zero, .max, count: count, into: &b)
         field(&b, "groups")
         b.writeArrayHeader(m.groups.count)
         for g in m.groups { try writeFullGroup(&c, s, g, count: count, into: &b) }

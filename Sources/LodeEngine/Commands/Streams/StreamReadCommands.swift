@@ -126,7 +126,7 @@ enum StreamReadCommands {
             body.writeBulk(key)
             let start = gt.incremented ?? .zero
             guard let consumerName else {
-                try StreamCommands.writeRange(&c, s, start, .max, count: count, into: &body)
+                try StreamCommands.writeRange(c, s, start, .max, count: count, into: &body)
                 continue
             }
             let g = groups[k]
@@ -147,20 +147,5 @@ enum StreamReadCommands {
         // The retry must ask for what comes after the IDs `$` stood for now.
         for (index, id) in dollarIDs { c.args[index] = ByteBuffer(string: id.text) }
         c.block(on: (0..<streamsCount).map { c.arg(streamsArg + $0) }, deadline: timeout)
-    }
-}
-
-extension StreamCommands {
-    /// `writeRange` into a buffer being built (a read of several streams).
-    static func writeRange(_ c: inout CommandContext, _ s: StreamValue, _ start: StreamID, _ end: StreamID,
-                           count: Int, into out: inout ByteBuffer) throws(CommandError) {
-        var body = ByteBuffer()
-        var n = 0
-        try c.streamEntries(s, start, end, count: count) { id, raw in
-            writeEntry(&body, id, raw)
-            n += 1
-        }
-        out.writeArrayHeader(n)
-        out.writeImmutableBuffer(body)
     }
 }

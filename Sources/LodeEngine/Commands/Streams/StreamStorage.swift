@@ -7,7 +7,6 @@ import NIOCore
 struct StreamValue {
     var meta: StreamMeta
     var expireAt: Int64
-    let existed: Bool
 }
 
 /// XADD/XTRIM's trimming arguments (streamAddTrimArgs).
@@ -31,10 +30,10 @@ extension CommandContext {
             throw .wrongType
         }
         guard let meta = StreamMeta(r.value) else { throw damagedStream }
-        return StreamValue(meta: meta, expireAt: r.expireAt, existed: true)
+        return StreamValue(meta: meta, expireAt: r.expireAt)
     }
 
-    func newStream() -> StreamValue { StreamValue(meta: StreamMeta(version: store.newVersion()), expireAt: 0, existed: false) }
+    func newStream() -> StreamValue { StreamValue(meta: StreamMeta(version: store.newVersion()), expireAt: 0) }
 
     /// Writes the metadata back. `signal`: the change is one Redis signals
     /// (signalModifiedKey: WATCH, tracking); group bookkeeping (XREADGROUP, XACK,
@@ -107,18 +106,11 @@ extension CommandContext {
 
     // MARK: nodes
 
-    func streamNode(_ s: StreamValue, containing id: StreamID) throws(CommandError) -> StreamNode? {
+    /// The node holding `id` (the last one whose master ID is not above it), or,
+    /// with `oldest`, the first node of the stream.
+    func streamNode(_ s: StreamValue, containing id: StreamID = .max, oldest: Bool = false) throws(CommandError) -> StreamNode? {
         var node: StreamNode? = nil
-        try walkStream(s, from: StreamKeys.node(.zero), through: StreamKeys.node(id), reverse: true) { n, v in
-            node = StreamNode(master: StreamID(n, at: 1), v)
-            return false
-        }
-        return node
-    }
-
-    func firstStreamNode(_ s: StreamValue) throws(CommandError) -> StreamNode? {
-        var node: StreamNode? = nil
-        try walkStream(s, from: StreamKeys.node(.zero), through: StreamKeys.node(.max)) { n, v in
+        try walkStream(s, from: StreamKeys.node(.zero), through: StreamKeys.node(id), reverse: !oldest) { n, v in
             node = StreamNode(master: StreamID(n, at: 1), v)
             return false
         }
@@ -137,7 +129,7 @@ extension CommandContext {
         let fields = stride(from: pairs.startIndex, to: pairs.endIndex, by: 2).map { Array(pairs[$0].readableBytesView)[...] }
         let values = stride(from: pairs.startIndex + 1, to: pairs.endIndex, by: 2).map { Array(pairs[$0].readableBytesView)[...] }
         let total = pairs.reduce(0) { $0 + $1.readableBytes }
-        var tail = try streamNode(s, containing: .max)
+        var tail = try streamNode(s)
         if let t = tail {
             let configured = server.config.streamNodeMaxBytes
             let maxBytes = configured == 0 || configured > Self.streamListpackMaxSize ? Self.streamListpackMaxSize : configured
@@ -185,7 +177,7 @@ extension CommandContext {
         var deleted = 0
         // The oldest node each time round: the one before was removed, or the loop ends
         // (so a trim of a long stream reads only the nodes it removes, not all of them).
-        while var node = try firstStreamNode(s) {
+        while var node = try streamNode(s, oldest: true) {
             if case .maxlen(let maxlen) = t.strategy, s.meta.length <= maxlen { break }
             let entries = node.valid
             if t.limit > 0 && deleted + entries > t.limit { break }
