@@ -116,7 +116,8 @@ struct CommandContext {
     func lookup(_ key: ByteBuffer, touch: Bool = true) throws(CommandError) -> Record? {
         let r: Record?
         do { r = try store.get(db: db, key: key, now: now, touch: touch) } catch { throw storeFailure(error) }
-        if command.flags.contains(.readonly) { countRead(r, key) }
+        // A blocked client's retry looks as Redis serves it: no stats, no keymiss events.
+        if command.flags.contains(.readonly) && !isBlockedRetry { countRead(r, key) }
         return r
     }
 

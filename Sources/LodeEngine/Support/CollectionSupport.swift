@@ -34,7 +34,7 @@ extension CommandContext {
     /// publishes `keymiss` as read-only commands' lookups do.
     func lookupForRead(_ key: ByteBuffer) throws(CommandError) -> Record? {
         let r = try lookup(key)
-        if !command.flags.contains(.readonly) { countRead(r, key) }  // else lookup did it
+        if !command.flags.contains(.readonly) && !isBlockedRetry { countRead(r, key) }  // else lookup did it
         return r
     }
 

@@ -22,9 +22,7 @@ extension CommandContext {
 
     /// The stream under `key`, nil when absent; WRONGTYPE for other types.
     func lookupStream(_ key: ByteBuffer, read: Bool = false) throws(CommandError) -> StreamValue? {
-        // A blocked client's retry looks as Redis serves it: no stats, no keymiss events.
-        let record = isBlockedRetry ? try lookup(key, db: db) : read ? try lookupForRead(key) : try lookup(key)
-        guard let r = record else { return nil }
+        guard let r = read ? try lookupForRead(key) : try lookup(key) else { return nil }
         guard r.type == .stream else {
             if isBlockedRetry { return nil }
             throw .wrongType
