@@ -6,7 +6,7 @@
 set -euo pipefail
 want=(liblmdb-dev liblua5.1-0-dev lua-cjson-dev lua-bitop-dev)
 if [ "${1:-server}" = test ]; then
-  want+=(redis-server redis-tools node-redis ruby-redis libredis-perl php-redis lua-redis libhiredis-dev gcc)
+  want+=(redis-server redis-tools lua5.1 node-redis ruby-redis libredis-perl php-redis lua-redis libhiredis-dev gcc)
 fi
 missing=()
 for p in "${want[@]}"; do

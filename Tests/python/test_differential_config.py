@@ -16,7 +16,8 @@ LODE_DEFAULTS = {
     "save": "",                   # Lode has no snapshot schedule
 }
 PER_SERVER = {"port", "dir", "pidfile", "daemonize", "unixsocket", "logfile"}  # set by each harness
-LODE_ONLY = {"cache-max-memory", "cache-eviction-policy", "lmdb-map-size", "lua-memory-limit", "metrics-port", "metrics-bind"}
+LODE_ONLY = {"cache-max-memory", "cache-eviction-policy", "lmdb-map-size", "string-chunk-size", "lua-memory-limit",
+             "metrics-port", "metrics-bind"}
 
 # Values CONFIG SET is tried with, for every parameter.
 PROBES = [

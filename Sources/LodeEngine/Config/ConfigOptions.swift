@@ -134,6 +134,7 @@ extension Configuration {
             c.lmdbMapSize = v
             return nil
         },
+        lodeInt("string-chunk-size", range: 1...(64 << 20), \.stringChunkSize),
         lodeInt("lua-memory-limit", range: 1 << 20...Int.max, memory: true, \.luaMemoryLimit),
         lodeInt("metrics-port", range: 0...65535, \.metricsPort).fixed(),
         ConfigOption(name: "metrics-bind", spec: nil, mutable: false, get: { $0.metricsBind }) { c, args in

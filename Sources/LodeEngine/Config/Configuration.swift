@@ -45,6 +45,8 @@ public struct Configuration: Sendable {
     public var cacheMaxMemory = 512 << 20
     public var cacheEvictionPolicy = EvictionPolicy.s3fifo
     public var lmdbMapSize = 1 << 40
+    /// Strings longer than this are stored in chunks of this many bytes (Store+Strings.swift).
+    public var stringChunkSize = Store.defaultStringChunkSize
     // Streams: Redis's listpack node limits, which decide approximate trimming
     public var streamNodeMaxBytes = 4096
     public var streamNodeMaxEntries = 100

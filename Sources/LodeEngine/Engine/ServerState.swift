@@ -239,6 +239,7 @@ extension ServerState {
         if old.port != updated.port || old.bind != updated.bind { onConfigChange?(updated) }
         if old.cacheBudget != updated.cacheBudget { store.cache.setCapacity(updated.cacheBudget) }
         if old.cacheEvictionPolicy != updated.cacheEvictionPolicy { store.setCachePolicy(updated.cacheEvictionPolicy) }
+        store.stringChunkSize = updated.stringChunkSize
         if old.appendFsync != updated.appendFsync || old.logLevel != updated.logLevel || old.hz != updated.hz { onConfigChange?(updated) }
     }
 }

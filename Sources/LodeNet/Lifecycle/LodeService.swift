@@ -134,6 +134,7 @@ public final class LodeService: Service, Sendable {
         options.cacheBytes = config.cacheBudget
         options.cachePolicy = config.cacheEvictionPolicy
         options.databases = config.databases
+        options.stringChunkSize = config.stringChunkSize
         let logger = self.logger
         options.log = { logger.notice("\($0)") }
         do {

@@ -33,11 +33,15 @@ public struct Record: Equatable {
     /// Absolute expiry in milliseconds since the epoch; 0 means none.
     public var expireAt: Int64
     public var value: ByteBuffer
+    /// A string stored in chunks (docs/storage.md, "Large strings"): `value` is then
+    /// the chunk header, not the bytes; read them with `Store.stringValue`.
+    public internal(set) var isChunked: Bool
 
     public init(type: ValueType = .string, expireAt: Int64 = 0, value: ByteBuffer) {
         self.type = type
         self.expireAt = expireAt
         self.value = value
+        self.isChunked = false
     }
 
     public func isExpired(now: Int64) -> Bool { expireAt != 0 && expireAt <= now }
@@ -97,9 +101,10 @@ public enum KeyEncoding {
 
     // MARK: records
 
-    /// Record layout: flags u8 (type | 0x80 when the full key follows) | expire u64 |
-    /// [key length u32 | key] | payload.
+    /// Record layout: flags u8 (type | 0x40 for a chunked string | 0x80 when the full
+    /// key follows) | expire u64 | [key length u32 | key] | payload.
     static let fullKeyFlag: UInt8 = 0x80
+    static let chunkedFlag: UInt8 = 0x40
     static let recordHeaderLength = 9
 
     static func recordSize(_ record: Record, fullKey: ByteBuffer?) -> Int {
@@ -108,7 +113,7 @@ public enum KeyEncoding {
 
     static func writeRecord(_ record: Record, fullKey: ByteBuffer?, into out: UnsafeMutableRawBufferPointer) {
         var o = 0
-        out[o] = record.type.rawValue | (fullKey == nil ? 0 : fullKeyFlag); o += 1
+        out[o] = record.type.rawValue | (fullKey == nil ? 0 : fullKeyFlag) | (record.isChunked ? chunkedFlag : 0); o += 1
         withUnsafeBytes(of: UInt64(bitPattern: record.expireAt).bigEndian) {
             out.baseAddress!.advanced(by: o).copyMemory(from: $0.baseAddress!, byteCount: 8)
         }
@@ -132,6 +137,7 @@ public enum KeyEncoding {
         var expireAt: Int64
         var fullKeyRange: Range<Int>?
         var payloadStart: Int
+        var chunked: Bool
     }
 
     static func readHeader(_ raw: UnsafeRawBufferPointer) -> RecordHeader? {
@@ -150,14 +156,17 @@ public enum KeyEncoding {
             keyRange = o..<(o + n)
             o += n
         }
-        return RecordHeader(type: ValueType(rawValue: flags & 0x0F), expireAt: expire, fullKeyRange: keyRange, payloadStart: o)
+        return RecordHeader(type: ValueType(rawValue: flags & 0x0F), expireAt: expire, fullKeyRange: keyRange,
+                            payloadStart: o, chunked: flags & chunkedFlag != 0)
     }
 
     static func decodeRecord(_ raw: UnsafeRawBufferPointer, allocator: ByteBufferAllocator) -> Record? {
         guard let h = readHeader(raw), let type = h.type else { return nil }
         var buf = allocator.buffer(capacity: raw.count - h.payloadStart)
         buf.writeBytes(UnsafeRawBufferPointer(rebasing: raw[h.payloadStart...]))
-        return Record(type: type, expireAt: h.expireAt, value: buf)
+        var record = Record(type: type, expireAt: h.expireAt, value: buf)
+        record.isChunked = h.chunked
+        return record
     }
 
     /// The user key stored at an LMDB key/record pair (for SCAN, KEYS, expiry).

@@ -49,9 +49,10 @@ extension Record {
 }
 
 extension KeyEncoding {
-    /// The version of a stored collection record, 0 for strings.
+    /// The version whose elements a stored record owns: a collection's or a chunked
+    /// string's; 0 for a string stored whole.
     static func collectionVersion(_ raw: UnsafeRawBufferPointer, _ h: RecordHeader) -> UInt64 {
-        guard let t = h.type, t != .string, raw.count >= h.payloadStart + 8 else { return 0 }
+        guard let t = h.type, t != .string || h.chunked, raw.count >= h.payloadStart + 8 else { return 0 }
         return readBigEndian(raw, at: h.payloadStart)
     }
 

@@ -17,6 +17,8 @@ public final class Store {
         public var cacheBytes: Int = 64 << 20
         public var cachePolicy: EvictionPolicy = .s3fifo
         public var databases: Int = 16
+        /// Strings longer than this are stored in chunks of this many bytes.
+        public var stringChunkSize = Store.defaultStringChunkSize
         /// Told of what the store does at open that an operator should know (a migration).
         public var log: (String) -> Void = { _ in }
         public init(path: String) { self.path = path }
@@ -40,6 +42,13 @@ public final class Store {
     /// Told of every key that did not exist before a put (keyspace "new" events).
     public var onKeyAdded: ((UInt8, ByteBuffer) -> Void)?
     public let databases: Int
+    /// Strings longer than this many bytes are stored in chunks of this size
+    /// (Store+Strings.swift), so a write into a large value rewrites one chunk.
+    public var stringChunkSize: Int
+    /// 16 LMDB overflow pages exactly (4096-byte pages less their 16-byte header):
+    /// large enough that a GET walks few records, small enough that SETBIT or APPEND
+    /// on a huge value rewrites only 64 KiB (measured: README, "Performance").
+    public static let defaultStringChunkSize = 16 * 4096 - 16
     /// The keyspace, the expiry index and the elements: in format 2 `keyspace`,
     /// `expiry` and `elements`; while a format 1 directory's commit log is replayed
     /// before its migration, its `keys`, `expires` and `subkeys` (see Store+Migration).
@@ -84,6 +93,7 @@ public final class Store {
     public init(options: Options) throws {
         precondition(options.databases >= 1 && options.databases <= 255)  // 255: the element cache's namespace
         databases = options.databases
+        stringChunkSize = max(1, options.stringChunkSize)
         env = try LMDBEnvironment(path: options.path, options: .init(mapSize: options.mapSize))
         cache = HotCache(capacity: options.cacheBytes, policy: options.cachePolicy)
         log = options.log
@@ -466,6 +476,9 @@ public final class Store {
     /// Stores `record` under `key`, replacing whatever was there (any type).
     public func put(db: UInt8, key: ByteBuffer, record: Record) throws {
         let txn = try beginWrite()
+        // A whole value longer than one chunk is stored in chunks (Store+Strings).
+        let record = record.type == .string && !record.isChunked && record.value.readableBytes > stringChunkSize
+            ? try chunked(record) : record
         var added = false
         do {
             let found: Bool, oldExpire: Int64, oldVersion: UInt64
@@ -473,12 +486,12 @@ public final class Store {
                 // The cache is exact for the keys it holds: no B-tree lookup needed.
                 scratch.removeAll(keepingCapacity: true)
                 KeyEncoding.appendShortKey(db: db, key: key, hashed: hashedLayout, to: &scratch)
-                (found, oldExpire, oldVersion) = (true, cached.expireAt, cached.collection?.version ?? 0)
+                (found, oldExpire, oldVersion) = (true, cached.expireAt, cached.elementsVersion)
             } else {
                 (found, oldExpire, oldVersion) = try locate(txn, db: db, key: key, into: &scratch)
             }
             // Replacing a collection (not updating its metadata): its elements go.
-            if oldVersion != 0 && record.collection?.version != oldVersion { try discard(txn, version: oldVersion) }
+            if oldVersion != 0 && record.elementsVersion != oldVersion { try discard(txn, version: oldVersion) }
             let fullKey: ByteBuffer? = key.readableBytes > KeyEncoding.maxInlineKeyLength ? key : nil
             let size = KeyEncoding.recordSize(record, fullKey: fullKey)
             try scratch.withUnsafeBytes { k in

@@ -18,11 +18,12 @@ enum HyperLogLogCommands {
     static let corrupted = CommandError("INVALIDOBJ Corrupted HLL object detected")
 
     /// isHLLObjectOrReply: the type check, then the header check.
-    static func hyperLogLog(_ r: Record) throws(CommandError) -> HyperLogLog {
+    static func hyperLogLog(_ c: CommandContext, _ r: Record) throws(CommandError) -> HyperLogLog {
         guard r.type == .string else { throw .wrongType }
-        let valid = r.value.withUnsafeReadableBytes { HyperLogLog.isValid($0) }
+        let value = try c.stringValue(r)
+        let valid = value.withUnsafeReadableBytes { HyperLogLog.isValid($0) }
         guard valid else { throw CommandError("WRONGTYPE Key is not a valid HyperLogLog string value.") }
-        return HyperLogLog(bytes: Array(r.value.readableBytesView))
+        return HyperLogLog(bytes: Array(value.readableBytesView))
     }
 
     static func record(_ hll: HyperLogLog, expireAt: Int64) -> Record {
@@ -44,7 +45,7 @@ enum HyperLogLogCommands {
         var hll: HyperLogLog
         var updated = 0
         if let existing {
-            hll = try hyperLogLog(existing)
+            hll = try hyperLogLog(c, existing)
         } else {
             hll = HyperLogLog()
             updated += 1
@@ -77,13 +78,13 @@ enum HyperLogLogCommands {
             var max = [UInt8](repeating: 0, count: HyperLogLog.registerCount)
             for j in 1..<c.args.count {
                 guard let r = try c.lookup(c.arg(j)) else { continue }  // a missing key is an empty HLL
-                guard try hyperLogLog(r).merge(into: &max) else { throw corrupted }
+                guard try hyperLogLog(c, r).merge(into: &max) else { throw corrupted }
             }
             return c.out.writeIntegerReply(Int(bitPattern: UInt(HyperLogLog.count(raw: max))))
         }
         let key = c.arg(1)
         guard let r = try c.lookup(key) else { return c.out.writeIntegerReply(0) }
-        var hll = try hyperLogLog(r)
+        var hll = try hyperLogLog(c, r)
         if let card = hll.cachedCardinality { return c.out.writeIntegerReply(Int(card)) }
         var invalid = false
         let card = hll.count(invalid: &invalid)
@@ -100,13 +101,14 @@ enum HyperLogLogCommands {
         var useDense = false
         for j in 1..<c.args.count {
             guard let r = try c.lookupForRead(c.arg(j)) else { continue }
-            let hll = try hyperLogLog(r)
+            let hll = try hyperLogLog(c, r)
             if hll.encoding == HyperLogLog.dense { useDense = true }
             guard hll.merge(into: &max) else { throw corrupted }
         }
         let key = c.arg(1)
         let existing = try c.lookup(key)  // lookupKeyWrite; a valid HLL if present (read above)
-        var hll = existing.map { HyperLogLog(bytes: Array($0.value.readableBytesView)) } ?? HyperLogLog()
+        var hll = try existing.map { r throws(CommandError) in HyperLogLog(bytes: Array(try c.stringValue(r).readableBytesView)) }
+            ?? HyperLogLog()
         if useDense && !hll.sparseToDense() { throw corrupted }
         let maxBytes = c.server.config.hllSparseMaxBytes
         for j in 0..<HyperLogLog.registerCount where max[j] != 0 {
@@ -141,7 +143,7 @@ enum HyperLogLogCommands {
         }
         let key = c.arg(2)
         guard let r = try c.lookup(key) else { throw CommandError("ERR The specified key does not exist") }
-        var hll = try hyperLogLog(r)
+        var hll = try hyperLogLog(c, r)
         // strcasecmp on the C string: the name ends at a NUL byte.
         let name = String(decoding: c.args[1].readableBytesView.prefix { $0 != 0 }.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 },
                           as: UTF8.self)

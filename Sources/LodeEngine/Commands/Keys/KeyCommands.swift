@@ -179,7 +179,10 @@ enum KeyCommands {
             let copy = try c.duplicate(Collection(meta: coll, expireAt: r.expireAt, type: r.type, existed: true))
             try c.put(dst, Record(type: r.type, expireAt: r.expireAt, meta: copy.meta), db: target)
         } else {
-            try c.put(dst, r, db: target)
+            // A chunked string's chunks are copied under a version of its own.
+            let copy: Record
+            do { copy = try c.store.copyString(r) } catch { throw c.storeFailure(error) }
+            try c.put(dst, copy, db: target)
         }
         c.notify(.generic, "copy_to", dst, db: target)
         c.out.writeIntegerReply(1)

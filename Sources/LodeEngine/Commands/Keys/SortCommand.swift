@@ -130,7 +130,7 @@ enum SortCommands {
             return try c.element(hash, ByteBuffer(bytes: pattern[(f + 2)...]))
         }
         guard r.type == .string else { return nil }
-        return r.value
+        return try c.stringValue(r)
     }
 
     /// SORT's options, parsed as sortCommandGeneric parses them (errors in its order).

@@ -98,8 +98,9 @@ enum DebugCommands {
     static func object(_ c: inout CommandContext) throws(CommandError) {
         guard let r = try IntrospectionCommands.peek(c, c.arg(2)) else { throw CommandError("ERR no such key") }
         let idle = c.store.cache.stats(db: c.db, key: c.arg(2))?.idleSeconds ?? Int(c.now - c.server.startedAt) / 1000
-        var line = "Value at:0x0 refcount:1 encoding:\(IntrospectionCommands.encodingName(r)) "
-            + "serializedlength:\(r.value.readableBytes) lru:\(c.store.cache.clock & 0xFFFFFF) lru_seconds_idle:\(idle)"
+        let serialized = r.type == .string ? r.stringLength : r.value.readableBytes
+        var line = "Value at:0x0 refcount:1 encoding:\(IntrospectionCommands.encodingName(c, r)) "
+            + "serializedlength:\(serialized) lru:\(c.store.cache.clock & 0xFFFFFF) lru_seconds_idle:\(idle)"
         if r.type == .list, let meta = r.collection {
             line += " ql_nodes:\(meta.size) ql_avg_node:1.00 ql_listpack_max:\(-2) ql_compressed:0 ql_uncompressed_size:0"
         }

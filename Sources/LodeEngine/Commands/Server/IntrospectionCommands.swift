@@ -26,14 +26,14 @@ enum IntrospectionCommands {
 
     static func encoding(_ c: inout CommandContext) throws(CommandError) {
         guard let r = try peek(c, c.arg(2)) else { return c.out.writeNull(c.resp) }
-        c.out.writeBulk(string: encodingName(r))
+        c.out.writeBulk(string: encodingName(c, r))
     }
 
     /// OBJECT ENCODING's answer. Redis's rules for strings: integers that fit a long
     /// are "int", short strings "embstr" (≤ 44 bytes), the rest "raw". Collections: the
     /// name of Redis's large-collection encoding, which Lode's element-per-entry layout
     /// resembles.
-    static func encodingName(_ r: Record) -> String {
+    static func encodingName(_ c: CommandContext, _ r: Record) -> String {
         switch r.type {
         case .string: break
         case .list: return "quicklist"
@@ -41,7 +41,9 @@ enum IntrospectionCommands {
         case .hash, .set: return "hashtable"
         case .stream: return "stream"
         }
-        let v = r.value
+        // A chunked value is read only when it is short (a tiny string-chunk-size).
+        guard r.stringLength <= 44 else { return "raw" }
+        let v = (try? c.stringValue(r)) ?? r.value
         if v.readableBytes <= 20, parseInteger(v, at: v.readerIndex, length: v.readableBytes) != nil { return "int" }
         return v.readableBytes <= 44 ? "embstr" : "raw"
     }
@@ -51,7 +53,7 @@ enum IntrospectionCommands {
     /// clients use it to tell shared integers apart.
     static func refcount(_ c: inout CommandContext) throws(CommandError) {
         guard let r = try peek(c, c.arg(2)) else { return c.out.writeNull(c.resp) }
-        let v = r.value
+        let v = r.type == .string && r.stringLength <= 4 ? try c.stringValue(r) : r.value
         if r.type == .string, v.readableBytes <= 4, let n = parseInteger(v, at: v.readerIndex, length: v.readableBytes),
            n >= 0 && n < 10_000 {
             return c.out.writeIntegerReply(Int(Int32.max))
@@ -106,7 +108,8 @@ enum IntrospectionCommands {
             samples = n == 0 ? Int.max : n
         }
         guard let r = try peek(c, c.arg(2)) else { return c.out.writeNull(c.resp) }
-        var usage = HotCache.entryOverhead + c.arg(2).readableBytes + r.value.readableBytes
+        let payload = r.type == .string ? r.stringLength : r.value.readableBytes
+        var usage = HotCache.entryOverhead + c.arg(2).readableBytes + payload
         if let meta = r.collection, meta.size > 0 {
             let entryOverhead = 16, versionPrefix = 8
             var sampled = 0, bytes = 0

@@ -63,32 +63,31 @@ extension StringCommands {
             j += kind == .get ? 3 : 4
         }
         let key = c.arg(1)
-        var bytes: [UInt8]
-        var expireAt: Int64 = 0
-        var grew = false
+        let existing: Record?
         if highestWrite < 0 {
-            bytes = []
-            if let r = try c.lookupForRead(key) {
-                guard r.type == .string else { throw .wrongType }
-                bytes = Array(r.value.readableBytesView)
-            }
+            existing = try c.lookupForRead(key)
+            if let existing, existing.type != .string { throw .wrongType }
         } else {
             if readOnly { throw CommandError("ERR BITFIELD_RO only supports the GET subcommand") }
-            let existing = try c.lookupString(key)
-            bytes = existing.map { Array($0.value.readableBytesView) } ?? []
-            expireAt = existing?.expireAt ?? 0
-            let needed = highestWrite >> 3 + 1
-            grew = existing == nil || bytes.count < needed
-            if bytes.count < needed { bytes += [UInt8](repeating: 0, count: needed - bytes.count) }
+            existing = try c.lookupString(key)
         }
+        let length = existing?.stringLength ?? 0
+        let needed = highestWrite < 0 ? 0 : highestWrite >> 3 + 1
+        let grew = highestWrite >= 0 && (existing == nil || length < needed)
+        // Only the bytes the fields cover are read and written: of a chunked value,
+        // the chunks they lie in. Bits past the end read as 0.
+        let low = ops.map { $0.offset >> 3 }.min() ?? 0
+        let high = ops.map { ($0.offset + $0.bits - 1) >> 3 + 1 }.max() ?? 0
+        var window = try c.stringBytes(existing, low..<max(low, high))
+        let base = low * 8
         c.out.writeArrayHeader(ops.count)
         var changes = 0
         for op in ops {
             if op.kind == .get {
-                c.out.writeIntegerReply(Int(readBitfield(bytes, op.offset, op.bits, signed: op.signed)))
+                c.out.writeIntegerReply(Int(readBitfield(window, op.offset - base, op.bits, signed: op.signed)))
                 continue
             }
-            let old = readBitfield(bytes, op.offset, op.bits, signed: op.signed)
+            let old = readBitfield(window, op.offset - base, op.bits, signed: op.signed)
             let (new, failed) = op.kind == .incrby
                 ? bitfieldAdd(old, op.value, op.bits, signed: op.signed, op.overflow)
                 : bitfieldAdd(op.value, 0, op.bits, signed: op.signed, op.overflow)
@@ -97,13 +96,18 @@ extension StringCommands {
                 continue
             }
             c.out.writeIntegerReply(Int(op.kind == .incrby ? new : old))
-            writeBitfield(&bytes, op.offset, op.bits, UInt64(bitPattern: new))
+            writeBitfield(&window, op.offset - base, op.bits, UInt64(bitPattern: new))
             if grew || old != new { changes += 1 }
         }
         // Redis makes room before the operations run, so a string grows (or a key is
         // created) even when OVERFLOW FAIL refused every write; only a change is published.
         if changes > 0 || grew {
-            try c.put(key, Record(type: .string, expireAt: expireAt, value: ByteBuffer(bytes: bytes)))
+            // The window up to the new end (GETs may have read past it).
+            let end = min(max(low, high), max(length, needed))
+            let updated = try c.updateString(existing, low..<max(low, end)) { piece, at in
+                window.withUnsafeBytes { piece.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[at..<(at + piece.count)])) }
+            }
+            try c.put(key, updated)
         }
         if changes > 0 { c.notify(.string, "setbit", key) }
     }

@@ -30,14 +30,15 @@ extension StringCommands {
         guard on & ~1 == 0 else { throw bitError }
         let key = c.arg(1)
         let existing = try c.lookupString(key)
-        var bytes = existing.map { Array($0.value.readableBytesView) } ?? []
         let byte = offset >> 3, mask = UInt8(1 << (7 - (offset & 7)))
-        let grows = existing == nil || bytes.count <= byte
-        if bytes.count <= byte { bytes += [UInt8](repeating: 0, count: byte + 1 - bytes.count) }
-        let was = bytes[byte] & mask != 0
+        let grows = existing == nil || existing!.stringLength <= byte
+        let was = try c.stringBytes(existing, byte..<(byte + 1))[0] & mask != 0
         if grows || was != (on == 1) {
-            bytes[byte] = on == 1 ? bytes[byte] | mask : bytes[byte] & ~mask
-            try c.put(key, Record(type: .string, expireAt: existing?.expireAt ?? 0, value: ByteBuffer(bytes: bytes)))
+            // One byte written: of a chunked value, one chunk.
+            let updated = try c.updateString(existing, byte..<(byte + 1)) { piece, _ in
+                piece[0] = on == 1 ? piece[0] | mask : piece[0] & ~mask
+            }
+            try c.put(key, updated)
             c.notify(.string, "setbit", key)
         }
         c.out.writeIntegerReply(was ? 1 : 0)
@@ -47,9 +48,7 @@ extension StringCommands {
         let offset = try bitOffset(&c, 2)
         guard let r = try c.lookupString(c.arg(1)) else { return c.out.writeIntegerReply(0) }
         let byte = offset >> 3
-        guard byte < r.value.readableBytes, let b = r.value.getInteger(at: r.value.readerIndex + byte, as: UInt8.self) else {
-            return c.out.writeIntegerReply(0)
-        }
+        let b = try c.stringBytes(r, byte..<(byte + 1))[0]
         c.out.writeIntegerReply(b & UInt8(1 << (7 - (offset & 7))) != 0 ? 1 : 0)
     }
 
@@ -85,62 +84,106 @@ extension StringCommands {
 
     static func bitcount(_ c: inout CommandContext) throws(CommandError) {
         guard let rec = try c.lookupString(c.arg(1)) else { return c.out.writeIntegerReply(0) }
-        let p = Array(rec.value.readableBytesView)
-        var range = BitRange(start: 0, end: p.count - 1)
+        let length = rec.stringLength
+        var range = BitRange(start: 0, end: length - 1)
         if c.args.count == 4 || c.args.count == 5 {
             let start = try c.integer(2), end = try c.integer(3)
             if start < 0 && end < 0 && start > end { return c.out.writeIntegerReply(0) }
             let bits = c.args.count == 5 ? try bitUnit(&c, 4) : false
-            range = bitRange(start: start, end: end, length: p.count, bits: bits)
+            range = bitRange(start: start, end: end, length: length, bits: bits)
         } else if c.args.count != 2 {
             throw .syntax
         }
         guard range.start <= range.end else { return c.out.writeIntegerReply(0) }
+        // Only the range is read: of a chunked value, the chunks it covers.
         var count = 0
-        for b in p[range.start...range.end] { count += b.nonzeroBitCount }
-        if range.firstMask != 0 { count -= (p[range.start] & range.firstMask).nonzeroBitCount }
-        if range.lastMask != 0 { count -= (p[range.end] & range.lastMask).nonzeroBitCount }
+        try c.readString(rec, range.start..<(range.end + 1)) { piece in
+            count += popcount(piece)
+            return true
+        }
+        if range.firstMask != 0 { count -= (try c.stringBytes(rec, range.start..<(range.start + 1))[0] & range.firstMask).nonzeroBitCount }
+        if range.lastMask != 0 { count -= (try c.stringBytes(rec, range.end..<(range.end + 1))[0] & range.lastMask).nonzeroBitCount }
         c.out.writeIntegerReply(count)
     }
 
-    /// The first bit equal to `bit` in `bytes`; for a 0 not found, the bit just after
-    /// them (a string is zero-padded on the right), for a 1 not found, -1 (redisBitpos).
-    static func firstBit(_ bytes: ArraySlice<UInt8>, _ bit: Int) -> Int {
-        for (n, b) in bytes.enumerated() {
-            let v = bit == 1 ? b : ~b
-            if v != 0 { return n * 8 + v.leadingZeroBitCount }
+    /// The set bits in `bytes`, eight bytes at a time.
+    static func popcount(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var count = 0, i = 0
+        while i + 8 <= bytes.count {
+            count += bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self).nonzeroBitCount
+            i += 8
         }
-        return bit == 1 ? -1 : bytes.count * 8
+        while i < bytes.count {
+            count += bytes[i].nonzeroBitCount
+            i += 1
+        }
+        return count
+    }
+
+    /// The index of the first bit equal to `bit` in `bytes`, or nil; a run of bytes
+    /// without one is skipped eight at a time.
+    static func firstBit(_ bytes: UnsafeRawBufferPointer, _ bit: Int) -> Int? {
+        let skip: UInt64 = bit == 1 ? 0 : ~0
+        var i = 0
+        while i + 8 <= bytes.count && bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) == skip { i += 8 }
+        while i < bytes.count {
+            let v = bit == 1 ? bytes[i] : ~bytes[i]
+            if v != 0 { return i * 8 + v.leadingZeroBitCount }
+            i += 1
+        }
+        return nil
     }
 
     static func bitpos(_ c: inout CommandContext) throws(CommandError) {
         let bit = try c.integer(2)
         guard bit == 0 || bit == 1 else { throw CommandError("ERR The bit argument must be 1 or 0.") }
         guard let rec = try c.lookupString(c.arg(1)) else { return c.out.writeIntegerReply(bit == 1 ? -1 : 0) }
-        let p = Array(rec.value.readableBytesView)
-        var range = BitRange(start: 0, end: p.count - 1)
+        let length = rec.stringLength
+        var range = BitRange(start: 0, end: length - 1)
         var endGiven = false
         if (4...6).contains(c.args.count) {
             let start = try c.integer(3)
             let bits = c.args.count == 6 ? try bitUnit(&c, 5) : false
-            var end = bits ? (p.count << 3) + 7 : p.count - 1
+            var end = bits ? (length << 3) + 7 : length - 1
             if c.args.count >= 5 {
                 end = try c.integer(4)
                 endGiven = true
             }
-            range = bitRange(start: start, end: end, length: p.count, bits: bits)
+            range = bitRange(start: start, end: end, length: length, bits: bits)
         } else if c.args.count != 3 {
             throw .syntax
         }
         guard range.start <= range.end else { return c.out.writeIntegerReply(-1) }
-        // The range's bytes with the bits outside it forced to the value not sought.
-        var window = Array(p[range.start...range.end])
-        func force(_ i: Int, _ mask: UInt8) { window[i] = bit == 1 ? window[i] & ~mask : window[i] | mask }
-        if range.firstMask != 0 { force(0, range.firstMask) }
-        if range.lastMask != 0 { force(window.count - 1, range.lastMask) }
-        let pos = firstBit(window[...], bit)
-        if endGiven && bit == 0 && pos == window.count * 8 { return c.out.writeIntegerReply(-1) }
-        c.out.writeIntegerReply(pos == -1 ? -1 : pos + range.start * 8)
+        // The edge bytes with the bits outside the range forced to the value not
+        // sought; the bytes between are read piece by piece until the bit is found.
+        func edge(_ i: Int) throws(CommandError) -> [UInt8] {
+            var b = try c.stringBytes(rec, i..<(i + 1))[0]
+            for mask in [i == range.start ? range.firstMask : 0, i == range.end ? range.lastMask : 0] where mask != 0 {
+                b = bit == 1 ? b & ~mask : b | mask
+            }
+            return [b]
+        }
+        let first = try edge(range.start)
+        var found = first.withUnsafeBytes { firstBit($0, bit) }
+        if found == nil && range.end > range.start + 1 {
+            var offset = 1
+            try c.readString(rec, (range.start + 1)..<range.end) { piece in
+                if let f = firstBit(piece, bit) { found = offset * 8 + f }
+                offset += piece.count
+                return found == nil
+            }
+        }
+        if found == nil && range.end > range.start {
+            let last = try edge(range.end)
+            found = last.withUnsafeBytes { firstBit($0, bit) }.map { (range.end - range.start) * 8 + $0 }
+        }
+        let windowBits = (range.end - range.start + 1) * 8
+        guard let pos = found else {
+            // A 0 not found is the bit just after the string (zero-padded on the
+            // right) unless the end was given; a 1 not found is -1 (redisBitpos).
+            return c.out.writeIntegerReply(bit == 1 || endGiven ? -1 : range.start * 8 + windowBits)
+        }
+        c.out.writeIntegerReply(pos + range.start * 8)
     }
 
     static func bitop(_ c: inout CommandContext) throws(CommandError) {
@@ -152,7 +195,8 @@ extension StringCommands {
         if op == .not && c.args.count != 4 { throw CommandError("ERR BITOP NOT must be called with a single source key.") }
         var sources: [[UInt8]] = []
         for i in 3..<c.args.count {
-            sources.append(try lookupStringForRead(c, c.arg(i)).map { Array($0.value.readableBytesView) } ?? [])
+            let source = try lookupStringForRead(c, c.arg(i))
+            sources.append(try source.map { r throws(CommandError) in Array(try c.stringValue(r).readableBytesView) } ?? [])
         }
         let length = sources.map(\.count).max() ?? 0
         let target = c.arg(2)

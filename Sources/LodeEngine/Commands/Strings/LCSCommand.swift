@@ -10,8 +10,8 @@ extension StringCommands {
     static func lcs(_ c: inout CommandContext) throws(CommandError) {
         let a: [UInt8], b: [UInt8]
         do {
-            a = try c.lookupString(c.arg(1)).map { Array($0.value.readableBytesView) } ?? []
-            b = try c.lookupString(c.arg(2)).map { Array($0.value.readableBytesView) } ?? []
+            a = try c.lookupString(c.arg(1)).map { r throws(CommandError) in Array(try c.stringValue(r).readableBytesView) } ?? []
+            b = try c.lookupString(c.arg(2)).map { r throws(CommandError) in Array(try c.stringValue(r).readableBytesView) } ?? []
         } catch {
             throw error.text == CommandError.wrongType.text ? CommandError("ERR The specified keys must contain string values") : error
         }

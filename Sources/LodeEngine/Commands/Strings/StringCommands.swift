@@ -40,7 +40,7 @@ enum StringCommands {
 
     static func get(_ c: inout CommandContext) throws(CommandError) {
         if let r = try c.lookupString(c.arg(1)) {
-            c.out.writeBulk(r.value)
+            try c.writeStringBulk(r)
         } else {
             c.out.writeNull(c.resp)
         }
@@ -128,7 +128,7 @@ enum StringCommands {
             old = o.get ? try c.lookupForRead(key) : try c.lookup(key)
             if o.get {
                 if let old, old.type != .string { throw .wrongType }
-                if let old { c.out.writeBulk(old.value) } else { c.out.writeNull(c.resp) }
+                if let old { try c.writeStringBulk(old) } else { c.out.writeNull(c.resp) }
             }
             if (o.nx && old != nil) || (o.xx && old == nil) {
                 if !o.get && okReply { c.out.writeNull(c.resp) }
@@ -177,7 +177,7 @@ enum StringCommands {
         c.out.writeArrayHeader(c.args.count - 1)
         for i in 1..<c.args.count {
             if let r = try c.lookup(c.arg(i)), r.type == .string {
-                c.out.writeBulk(r.value)
+                try c.writeStringBulk(r)
             } else {
                 c.out.writeNull(c.resp)
             }
@@ -219,13 +219,13 @@ enum StringCommands {
 
     static func getset(_ c: inout CommandContext) throws(CommandError) {
         let old = try lookupStringForRead(c, c.arg(1))
-        if let old { c.out.writeBulk(old.value) } else { c.out.writeNull(c.resp) }
+        if let old { try c.writeStringBulk(old) } else { c.out.writeNull(c.resp) }
         try putString(&c, c.arg(1), c.arg(2))
     }
 
     static func getdel(_ c: inout CommandContext) throws(CommandError) {
         guard let old = try lookupStringForRead(c, c.arg(1)) else { return c.out.writeNull(c.resp) }
-        c.out.writeBulk(old.value)
+        try c.writeStringBulk(old)
         if try c.delete(c.arg(1)) { c.notify(.generic, "del", c.arg(1)) }
     }
 
@@ -233,7 +233,7 @@ enum StringCommands {
         var o = try parseExtended(c, from: 2, command: .getex)
         guard var r = try lookupStringForRead(c, c.arg(1)) else { return c.out.writeNull(c.resp) }
         try resolveExpiry(c, &o)
-        c.out.writeBulk(r.value)
+        try c.writeStringBulk(r)
         if let at = o.expireAt {
             // An EXAT/PXAT already past deletes the key (put drops an expired record).
             r.expireAt = at
@@ -248,15 +248,14 @@ enum StringCommands {
 
     static func append(_ c: inout CommandContext) throws(CommandError) {
         let key = c.arg(1)
-        var add = c.arg(2)
-        if var r = try c.lookupString(key) {
-            guard r.value.readableBytes + add.readableBytes <= c.server.config.protoMaxBulkLength else { throw .tooBig }
-            var value = ByteBufferAllocator().buffer(capacity: r.value.readableBytes + add.readableBytes)
-            value.writeBuffer(&r.value)
-            value.writeBuffer(&add)
-            r.value = value
-            try c.put(key, r)
-            c.out.writeIntegerReply(value.readableBytes)
+        let add = c.arg(2)
+        if let r = try c.lookupString(key) {
+            let length = r.stringLength
+            guard length + add.readableBytes <= c.server.config.protoMaxBulkLength else { throw .tooBig }
+            // Only the last chunk of a chunked value is rewritten (and the new ones).
+            let updated = try c.writeString(r, at: length, add)
+            try c.put(key, updated)
+            c.out.writeIntegerReply(updated.stringLength)
         } else {
             try c.put(key, Record(type: .string, expireAt: 0, value: add))
             c.out.writeIntegerReply(add.readableBytes)
@@ -265,7 +264,7 @@ enum StringCommands {
     }
 
     static func strlen(_ c: inout CommandContext) throws(CommandError) {
-        c.out.writeIntegerReply(try c.lookupString(c.arg(1))?.value.readableBytes ?? 0)
+        c.out.writeIntegerReply(try c.lookupString(c.arg(1))?.stringLength ?? 0)
     }
 
     // MARK: counters
@@ -281,7 +280,8 @@ enum StringCommands {
         var current = 0
         var expireAt: Int64 = 0
         if let r = try c.lookupString(key) {
-            guard let v = parseInteger(r.value, at: r.value.readerIndex, length: r.value.readableBytes) else { throw .notInteger }
+            let text = try c.stringValue(r)
+            guard let v = parseInteger(text, at: text.readerIndex, length: text.readableBytes) else { throw .notInteger }
             current = v
             expireAt = r.expireAt
         }
@@ -299,7 +299,7 @@ enum StringCommands {
         var current: LongDouble = 0
         var expireAt: Int64 = 0
         if let r = try c.lookupString(key) {
-            guard let v = LongDoubleFormat.parse(Array(r.value.readableBytesView)) else { throw .notFloat }
+            guard let v = LongDoubleFormat.parse(Array(try c.stringValue(r).readableBytesView)) else { throw .notFloat }
             current = v
             expireAt = r.expireAt
         }
@@ -319,7 +319,7 @@ enum StringCommands {
         var start = try c.integer(2)
         var end = try c.integer(3)
         guard let r = try c.lookupString(c.arg(1)) else { return c.out.writeBulk(bytes: [UInt8]()) }
-        let len = r.value.readableBytes
+        let len = r.stringLength
         if start < 0 && end < 0 && start > end { return c.out.writeBulk(bytes: [UInt8]()) }
         if start < 0 { start = len + start }
         if end < 0 { end = len + end }
@@ -327,30 +327,22 @@ enum StringCommands {
         if end < 0 { end = 0 }
         if end >= len { end = len - 1 }
         if start > end || len == 0 { return c.out.writeBulk(bytes: [UInt8]()) }
-        guard let slice = r.value.getSlice(at: r.value.readerIndex + start, length: end - start + 1) else { throw .inconsistent }
-        c.out.writeBulk(slice)
+        try c.writeStringBulk(r, start..<(end + 1))
     }
 
     static func setrange(_ c: inout CommandContext) throws(CommandError) {
         let key = c.arg(1)
         let offset = try c.integer(2)
         if offset < 0 { throw CommandError("ERR offset is out of range") }
-        var patch = c.arg(3)
+        let patch = c.arg(3)
         let existing = try c.lookupString(key)
         if existing == nil && patch.readableBytes == 0 { return c.out.writeIntegerReply(0) }
-        if let existing, patch.readableBytes == 0 { return c.out.writeIntegerReply(existing.value.readableBytes) }
+        if let existing, patch.readableBytes == 0 { return c.out.writeIntegerReply(existing.stringLength) }
         let (needed, o) = offset.addingReportingOverflow(patch.readableBytes)
         if o || needed > c.server.config.protoMaxBulkLength { throw .tooBig }
-        var value = ByteBufferAllocator().buffer(capacity: max(needed, existing?.value.readableBytes ?? 0))
-        if var old = existing?.value { value.writeBuffer(&old) }
-        if value.writerIndex < offset { value.writeRepeatingByte(0, count: offset - value.writerIndex) }
-        let tailStart = offset + patch.readableBytes
-        let oldEnd = value.writerIndex
-        value.moveWriterIndex(to: offset)
-        value.writeBuffer(&patch)
-        if oldEnd > tailStart { value.moveWriterIndex(to: oldEnd) }
-        try c.put(key, Record(type: .string, expireAt: existing?.expireAt ?? 0, value: value))
+        let updated = try c.writeString(existing, at: offset, patch)
+        try c.put(key, updated)
         c.notify(.string, "setrange", key)
-        c.out.writeIntegerReply(value.readableBytes)
+        c.out.writeIntegerReply(updated.stringLength)
     }
 }
