@@ -87,6 +87,8 @@ public struct RDBFileReader {
     /// Bytes read from the source but not parsed: after `.end`, whatever followed the
     /// file (for a socket, the start of what comes next).
     public var unconsumedBytes: ArraySlice<UInt8> { buffer[position...] }
+    /// Units parsed, counting each parse again after a refill (for tests: refills must not go quadratic).
+    private(set) var parseAttempts = 0
 
     private enum Phase { case header, body, checksum, done }
     private struct Pending {
@@ -209,6 +211,7 @@ public struct RDBFileReader {
     private mutating func runUnit() throws(RDBFileError) -> Outcome {
         while true {
             let start = position
+            parseAttempts += 1
             switch attempt() {
             case .success(let (outcome, end)):
                 crc = CRC64.checksum(buffer[start..<end], continuing: crc)
