@@ -47,8 +47,11 @@ public enum RDBFileItem: Equatable, Sendable {
 /// rdbLoadRio does, with bounded memory: the bytes come from the source in blocks,
 /// an item is parsed from the buffer, and when the buffer ends inside an item more
 /// is read (at least what the item's next read needs, and at least as much again as
-/// is buffered, so a huge value is parsed O(1) times, not once per block) and the
-/// item is parsed again. Consumed bytes are dropped at each refill.
+/// is buffered, so a huge string is parsed twice and a huge collection O(log n) times,
+/// not once per block) and the item is parsed again. Consumed bytes are dropped at each
+/// refill. Memory is about twice the current item plus a block at most, however
+/// large the file; a length that lies costs only the data that actually arrives (and
+/// fails at once when the file size is known), never an allocation of its own size.
 ///
 /// Every value is checked as with `sanitize-dump-payload yes` (see
 /// `RDBReader.readValue(type:)`); nothing in the bytes can make it trap, and every
