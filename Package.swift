@@ -53,7 +53,7 @@ let package = Package(
             dependencies: ["CLua", "CLuaLibs", "CLuaBridge", "LodeRESP", nioCore],
             swiftSettings: hotPath + [.swiftLanguageMode(.v6)]
         ),
-        // Redis's serialization formats: CRC-64, RDB strings, DUMP / FUNCTION DUMP payloads.
+        // Redis's serialization formats: CRC-64, RDB values and files, DUMP / FUNCTION DUMP payloads.
         .target(name: "LodeRDB", swiftSettings: [.swiftLanguageMode(.v6)]),
         // RESP2/RESP3 codec: request decoder and reply writer; knows nothing of commands.
         .target(

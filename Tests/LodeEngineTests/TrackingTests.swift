@@ -112,7 +112,7 @@ final class TrackingTests: EngineTestCase {
         var config = server.config
         config.trackingTableMaxKeys = 1
         server.apply(config)
-        server.cron()
+        server.cron(loop: loop)
         XCTAssertEqual(server.tracking.keyCount, 1)
         let pushes = output(a)
         XCTAssertEqual(pushes.components(separatedBy: "invalidate").count - 1, 3)

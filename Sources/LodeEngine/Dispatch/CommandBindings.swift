@@ -11,7 +11,7 @@ enum CommandBindings {
         TransactionCommands.handlers, PubSubCommands.handlers, TrackingCommands.handlers,
         EvalCommands.handlers, FunctionCommands.handlers,
         StreamCommands.handlers, StreamGroupCommands.handlers, StreamInfoCommands.handlers,
-        HyperLogLogCommands.handlers,
+        HyperLogLogCommands.handlers, DumpCommands.handlers, PersistenceCommands.handlers,
     ]
 
     static let all: [String: CommandHandler] = families.reduce(into: [:]) { merged, family in

@@ -43,6 +43,9 @@ package final class ServerState {
     /// Called after CONFIG SET changed a setting that lives outside this object.
     package var onConfigChange: ((Configuration) -> Void)?
     var slowlog = SlowLog()
+    /// SAVE, BGSAVE and the `save` schedule.
+    let rdbSaves = RDBSaves()
+    private var committedTasks: [() -> Void] = []
     /// INFO replication's master_replid (DEBUG CHANGE-REPL-ID draws a new one).
     private(set) var replicationID = ServerState.randomHex40()
     /// DEBUG SET-ACTIVE-EXPIRE: whether the cron deletes expired keys nobody reads.
@@ -133,8 +136,23 @@ package final class ServerState {
         broadcastTrackedKeys()
     }
 
+    /// Runs `task` once every write made so far is committed: now, or after the turn's
+    /// commit (a snapshot taken then holds every write acknowledged before it).
+    func afterCommit(_ task: @escaping () -> Void) {
+        if store.hasPendingWrites { committedTasks.append(task) } else { task() }
+    }
+
+    /// After the turn's commit (TurnCoordinator): the tasks that waited for it.
+    package func afterEndOfTurn() {
+        guard !committedTasks.isEmpty, !store.hasPendingWrites else { return }
+        let tasks = committedTasks
+        committedTasks.removeAll()
+        for t in tasks { t() }
+    }
+
     /// Periodic housekeeping on the loop, `hz` times a second (Redis's serverCron).
-    package func cron() {
+    package func cron(loop: EventLoop) {
+        rdbSaves.cron(self, loop: loop)
         if tracking.trackingClients > 0 { limitTrackingTable() }
         if config.timeout > 0 { closeIdleClients(now: currentTimeMillis()) }
     }

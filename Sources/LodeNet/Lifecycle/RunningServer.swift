@@ -209,7 +209,7 @@ final class RunningServer {
         let period = TimeAmount.milliseconds(Int64(max(1, 1000 / state.config.hz)))
         expiryTask = loop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] _ in
             guard let self else { return }
-            self.state.cron()
+            self.state.cron(loop: self.loop)
             // CLIENT PAUSE and DEBUG SET-ACTIVE-EXPIRE 0 stop active expiry (the sweeper waits too).
             guard !self.store.expiryPaused, self.state.activeExpireEnabled else { return }
             do {

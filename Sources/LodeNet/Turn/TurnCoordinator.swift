@@ -70,6 +70,7 @@ final class TurnCoordinator {
             h.registeredForTurn = false
             h.flushIfReady(syncedSequence: syncedSequence)
         }
+        server.afterEndOfTurn()
     }
 
     /// Commits the open transaction and releases or holds the replies it covers.

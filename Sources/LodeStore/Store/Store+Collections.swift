@@ -245,44 +245,51 @@ extension Store {
     /// replies written straight from the database pages, e.g. LRANGE).
     public func elementsRaw(version: UInt64, hashed: Bool, after: [UInt8]? = nil, limit: Int = Int.max,
                             _ visit: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool) throws -> [UInt8]? {
-        let tag = KeyEncoding.elementTagOffset(hashed: hashed && hashedLayout)
         do {
-            let txn = try currentReadTxn()
-            let cursor = try LMDBCursor(txn, subkeysDB)
-            let versionBE = version.bigEndian
-            func inCollection(_ k: UnsafeRawBufferPointer) -> Bool {
-                k.count > tag && k.loadUnaligned(as: UInt64.self) == versionBE
-            }
-            var positioned: Bool
-            if let after {
-                positioned = try after.withUnsafeBytes { try cursor.seek(atLeast: $0) }
-                if positioned, cursor.withCurrent({ k, _ in k.elementsEqual(after) }) { positioned = try cursor.next() }
-            } else {
-                var prefix: [UInt8] = []
-                KeyEncoding.appendBigEndian(version, to: &prefix)
-                positioned = try prefix.withUnsafeBytes { try cursor.seek(atLeast: $0) }
-            }
-            var seen = 0
-            while positioned {
-                var member = true
-                let go: Bool = cursor.withCurrent { k, v in
-                    guard inCollection(k) else { member = false; return false }
-                    let (name, value) = KeyEncoding.elementParts(k, v, tagOffset: tag)
-                    return visit(name, value)
-                }
-                if !member { return nil }
-                seen += 1
-                if !go || seen >= limit {
-                    let position = cursor.withCurrent { k, _ in Array(k) }
-                    if !go { return position }
-                    return try cursor.next() && cursor.withCurrent({ k, _ in inCollection(k) }) ? position : nil
-                }
-                positioned = try cursor.next()
-            }
-            return nil
+            return try Self.walkElements(try currentReadTxn(), subkeysDB, version: version,
+                                         tag: KeyEncoding.elementTagOffset(hashed: hashed && hashedLayout),
+                                         after: after, limit: limit, visit)
         } catch {
             throw StoreError(error)
         }
+    }
+
+    /// `elementsRaw` over any transaction: the live store's and a snapshot's (StoreSnapshot).
+    static func walkElements(_ txn: LMDBTransaction, _ subkeysDB: LMDBDatabase, version: UInt64, tag: Int,
+                             after: [UInt8]?, limit: Int,
+                             _ visit: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool) throws -> [UInt8]? {
+        let cursor = try LMDBCursor(txn, subkeysDB)
+        let versionBE = version.bigEndian
+        func inCollection(_ k: UnsafeRawBufferPointer) -> Bool {
+            k.count > tag && k.loadUnaligned(as: UInt64.self) == versionBE
+        }
+        var positioned: Bool
+        if let after {
+            positioned = try after.withUnsafeBytes { try cursor.seek(atLeast: $0) }
+            if positioned, cursor.withCurrent({ k, _ in k.elementsEqual(after) }) { positioned = try cursor.next() }
+        } else {
+            var prefix: [UInt8] = []
+            KeyEncoding.appendBigEndian(version, to: &prefix)
+            positioned = try prefix.withUnsafeBytes { try cursor.seek(atLeast: $0) }
+        }
+        var seen = 0
+        while positioned {
+            var member = true
+            let go: Bool = cursor.withCurrent { k, v in
+                guard inCollection(k) else { member = false; return false }
+                let (name, value) = KeyEncoding.elementParts(k, v, tagOffset: tag)
+                return visit(name, value)
+            }
+            if !member { return nil }
+            seen += 1
+            if !go || seen >= limit {
+                let position = cursor.withCurrent { k, _ in Array(k) }
+                if !go { return position }
+                return try cursor.next() && cursor.withCurrent({ k, _ in inCollection(k) }) ? position : nil
+            }
+            positioned = try cursor.next()
+        }
+        return nil
     }
 
     /// The position just before element `name` of a list (short names only), for

@@ -83,7 +83,20 @@ extension Store {
     /// pieces valid only inside `visit`, which returns false to stop: straight from the
     /// database pages, so a GET of a chunked value is copied once, into the reply.
     public func readString(_ record: Record, _ range: Range<Int>, _ visit: (UnsafeRawBufferPointer) -> Bool) throws {
-        guard let chunks = record.chunks else {
+        do {
+            try Self.readString(record.isChunked ? try currentReadTxn() : nil, subkeysDB, record, range, visit)
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError(error)
+        }
+    }
+
+    /// `readString` over any transaction (the live store's, a snapshot's); a value
+    /// stored whole needs none.
+    static func readString(_ txn: LMDBTransaction?, _ subkeysDB: LMDBDatabase, _ record: Record, _ range: Range<Int>,
+                           _ visit: (UnsafeRawBufferPointer) -> Bool) throws {
+        guard let chunks = record.chunks, let txn else {
             let r = range.clamped(to: 0..<record.value.readableBytes)
             guard !r.isEmpty else { return }
             _ = record.value.withUnsafeReadableBytes { visit(UnsafeRawBufferPointer(rebasing: $0[r])) }
@@ -91,40 +104,33 @@ extension Store {
         }
         let r = range.clamped(to: 0..<chunks.length)
         guard !r.isEmpty else { return }
-        do {
-            let txn = try currentReadTxn()
-            let cursor = try LMDBCursor(txn, subkeysDB)
-            defer { cursor.close() }
-            let size = chunks.chunkSize
-            var positioned = try Self.chunkKey(chunks.version, r.lowerBound / size).withUnsafeBytes { try cursor.seek(atLeast: $0) }
-            var pos = r.lowerBound
-            while pos < r.upperBound {
-                let i = pos / size, chunkStart = i * size
-                let end = min(r.upperBound, chunkStart + size)
-                // The chunk under the cursor, if it is chunk i of this string.
-                var stored = 0
-                if positioned {
-                    let index = cursor.withCurrent { k, _ in Self.chunkIndex(k, version: chunks.version) }
-                    if index == i {
-                        var more = true
-                        stored = cursor.withCurrent { _, v in
-                            let from = pos - chunkStart, to = min(end - chunkStart, v.count)
-                            if from < to { more = visit(UnsafeRawBufferPointer(rebasing: v[from..<to])) }
-                            return max(0, to - from)
-                        }
-                        if !more { return }
-                        positioned = try cursor.next()
-                    } else if index == nil {
-                        positioned = false
+        let cursor = try LMDBCursor(txn, subkeysDB)
+        defer { cursor.close() }
+        let size = chunks.chunkSize
+        var positioned = try Self.chunkKey(chunks.version, r.lowerBound / size).withUnsafeBytes { try cursor.seek(atLeast: $0) }
+        var pos = r.lowerBound
+        while pos < r.upperBound {
+            let i = pos / size, chunkStart = i * size
+            let end = min(r.upperBound, chunkStart + size)
+            // The chunk under the cursor, if it is chunk i of this string.
+            var stored = 0
+            if positioned {
+                let index = cursor.withCurrent { k, _ in Self.chunkIndex(k, version: chunks.version) }
+                if index == i {
+                    var more = true
+                    stored = cursor.withCurrent { _, v in
+                        let from = pos - chunkStart, to = min(end - chunkStart, v.count)
+                        if from < to { more = visit(UnsafeRawBufferPointer(rebasing: v[from..<to])) }
+                        return max(0, to - from)
                     }
+                    if !more { return }
+                    positioned = try cursor.next()
+                } else if index == nil {
+                    positioned = false
                 }
-                if !Self.visitZeros(end - pos - stored, visit) { return }
-                pos = end
             }
-        } catch let e as StoreError {
-            throw e
-        } catch {
-            throw StoreError(error)
+            if !Self.visitZeros(end - pos - stored, visit) { return }
+            pos = end
         }
     }
 

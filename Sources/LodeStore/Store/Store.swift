@@ -268,7 +268,7 @@ public final class Store {
     }
 
     /// The persisted key counts, expiry counts and database map (as of `txn`).
-    private static func readCounters(_ txn: LMDBTransaction, _ infoDB: LMDBDatabase) throws -> ([Int], [Int], [UInt8]) {
+    static func readCounters(_ txn: LMDBTransaction, _ infoDB: LMDBDatabase) throws -> ([Int], [Int], [UInt8]) {
         var counts = [Int](repeating: 0, count: 256)
         var expires = [Int](repeating: 0, count: 256)
         if let raw: [UInt8] = try getBytes(txn, infoDB, "counts"), raw.count == 256 * 16 {

@@ -116,8 +116,7 @@ enum ServerCommands {
                      "lmdb_element_entries:\((try? s.store.elementEntryCount()) ?? 0)",
                      "lmdb_garbage_versions:\((try? s.store.garbageCount()) ?? 0)"] + scriptMemory(s)
         case "persistence":
-            lines = ["# Persistence", "loading:0", "async_loading:0", "rdb_changes_since_last_save:0",
-                     "rdb_bgsave_in_progress:0", "bgsave_in_progress:0", "rdb_last_bgsave_status:ok",
+            lines = ["# Persistence", "loading:0", "async_loading:0"] + s.rdbSaves.infoLines(s) + [
                      "aof_enabled:1", "aof_rewrite_in_progress:0", "aof_last_write_status:\(s.stats.storageErrors == 0 ? "ok" : "err")",
                      "appendfsync:\(s.config.appendFsync.rawValue)", "lmdb_commits:\(s.stats.commits)",
                      "lmdb_syncs:\(s.stats.syncs)", "storage_errors:\(s.stats.storageErrors)"]
@@ -132,6 +131,7 @@ enum ServerCommands {
                      "pubsub_channels:\(s.pubsub.activeChannels(shard: false).count)",
                      "pubsub_patterns:\(s.pubsub.patternCount)",
                      "pubsubshard_channels:\(s.pubsub.activeChannels(shard: true).count)",
+                     "migrate_cached_sockets:0",
                      "tracking_total_keys:\(s.tracking.keyCount)", "tracking_total_items:\(s.tracking.totalItems)",
                      "tracking_total_prefixes:\(s.tracking.prefixes.count)",
                      "total_error_replies:\(s.commandStats.totalErrorReplies)", "unexpected_error_replies:0",
@@ -193,6 +193,14 @@ enum ServerCommands {
             c.server.scripts.abandon()
         }
         c.server.logger.notice("User requested shutdown...")
+        // A final dump.rdb: asked for, or by the `save` points unless NOSAVE (Redis's finishShutdown).
+        let words = (1..<max(1, c.args.count)).map { c.string($0).lowercased() }
+        if words.contains("save") || (!words.contains("nosave") && !c.server.config.inertValue("save").isEmpty) {
+            c.server.logger.notice("Saving the final RDB snapshot before exiting.")
+            if !c.server.rdbSaves.saveNow(c.server) && !words.contains("force") {
+                throw CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
+            }
+        }
         c.client.connection.closeAfterReply()
         c.server.shutdownRequested?()
     }
