@@ -86,6 +86,9 @@ public struct RDBStream: Equatable, Sendable {
     public var maxDeletedID: RDBStreamID
     public var entriesAdded: UInt64
     public var groups: [RDBStreamGroup]
+    /// Read from RDB_TYPE_STREAM_LISTPACKS (Redis 5-6), which has no group read
+    /// counters: a loader estimates them as Redis 7.0 does on load.
+    public var fromLegacyFormat = false
     public init(entries: [RDBStreamEntry], lastID: RDBStreamID, firstID: RDBStreamID, maxDeletedID: RDBStreamID,
                 entriesAdded: UInt64, groups: [RDBStreamGroup]) {
         self.entries = entries

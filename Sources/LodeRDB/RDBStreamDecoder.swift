@@ -29,6 +29,7 @@ extension RDBReader {
         let lastID = RDBStreamID(try readLength(), try readLength())
         var stream = RDBStream(entries: entries, lastID: lastID, firstID: entries.first?.id ?? RDBStreamID(0, 0),
                                maxDeletedID: RDBStreamID(0, 0), entriesAdded: length, groups: [])
+        stream.fromLegacyFormat = !version2
         if version2 {
             stream.firstID = RDBStreamID(try readLength(), try readLength())
             stream.maxDeletedID = RDBStreamID(try readLength(), try readLength())

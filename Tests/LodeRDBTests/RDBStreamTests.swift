@@ -106,6 +106,7 @@ final class RDBStreamTests: XCTestCase {
         XCTAssertEqual(loaded.entriesAdded, 5)
         XCTAssertEqual(loaded.firstID, id(1, 0))
         XCTAssertEqual(loaded.groups.map(\.entriesRead), [-1, -1])
+        XCTAssertTrue(loaded.fromLegacyFormat, "a loader estimates the counters (rdbLoadObject)")
         XCTAssertEqual(loaded.groups.map(\.consumers), s.groups.map(\.consumers))
     }
 

@@ -278,3 +278,26 @@ def test_restore_is_a_write_for_watch_and_events(redis_ref, subject, pair):
             results.append((exec_reply, event))
     assert results[0] == results[1], results
     assert results[0][0] is None and results[0][1][2] == b"v", results
+
+
+# A stream DUMPed by Redis 5 (RDB_TYPE_STREAM_LISTPACKS, no group read counters), from
+# Redis's tests/unit/type/stream-cgroups.tcl: XADD 1-0…6-0, XDEL 3-0, groups g1 and g2,
+# XREADGROUP g1 COUNT 4, XTRIM MAXLEN = 2. Loading estimates the counters.
+LEGACY_STREAM = bytes.fromhex(
+    "0f011000000000000000010000000000000000c3404a40571657000000230002010401010184646174610500010301002001"
+    "0381610204200a0001400a0062600a0002400a0063600a4022018164200a4039200a0065600a0005400a0066200a00ff0206"
+    "0002026731050004000000000000000100000000000000003ef783437a01000001000000000000000200000000000000003e"
+    "f783437a01000001000000000000000400000000000000003ef783437a01000001000000000000000500000000000000003e"
+    "f783437a0100000101036331313ef783437a0100000400000000000000010000000000000000000000000000000200000000"
+    "0000000000000000000000040000000000000000000000000000000500000000000000000267320000000009003d52ef6867"
+    "521dfa"
+)
+
+
+def test_legacy_stream_payload_gets_estimated_read_counters(pair):
+    for c in pair:
+        assert c.call("RESTORE", "legacy", 0, LEGACY_STREAM) == b"OK"
+    a, b = (read_value(c, "legacy") for c in pair)
+    assert a == b
+    groups = a[1][2]
+    assert [(g[0], g[2], g[3]) for g in groups] == [(b"g1", 1, 1), (b"g2", 0, 2)]

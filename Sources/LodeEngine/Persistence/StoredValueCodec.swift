@@ -194,7 +194,8 @@ public enum StoredValueCodec {
         meta.maxDeletedID = sid(stream.maxDeletedID)
         meta.entriesAdded = stream.entriesAdded
         for g in stream.groups {
-            var group = StreamGroup(name: g.name, id: meta.nextGroupID, lastID: sid(g.lastID), entriesRead: g.entriesRead)
+            let entriesRead = stream.fromLegacyFormat ? estimatedEntriesRead(meta, sid(g.lastID)) : g.entriesRead
+            var group = StreamGroup(name: g.name, id: meta.nextGroupID, lastID: sid(g.lastID), entriesRead: entriesRead)
             meta.nextGroupID += 1
             var owner: [RDBStreamID: UInt32] = [:]
             for c in g.consumers {
@@ -213,5 +214,21 @@ public enum StoredValueCodec {
             meta.insert(group)
         }
         return Record(type: .stream, expireAt: expireAt, value: meta.encoded())
+    }
+
+    /// streamEstimateDistanceFromFirstEverEntry, which rdbLoadObject applies to the groups
+    /// of a Redis 5-6 stream: a group's read counter where the stream's counters tell it.
+    static func estimatedEntriesRead(_ s: StreamMeta, _ id: StreamID) -> Int64 {
+        let invalid: Int64 = -1
+        guard s.entriesAdded > 0 else { return 0 }
+        let added = Int64(s.entriesAdded), length = Int64(s.length)
+        if s.length == 0 && id <= s.lastID { return added }
+        if id == s.lastID { return added }
+        if id > s.lastID { return invalid }
+        if s.maxDeletedID.isZero || s.maxDeletedID < s.firstID {
+            if id < s.firstID { return added - length }
+            if id == s.firstID { return added - length + 1 }
+        }
+        return invalid
     }
 }
