@@ -21,6 +21,8 @@ package final class ClientSession {
     package var onOutput: (() -> Void)?
     /// Called when input that waited (behind a blocked command) may run again.
     package var onResumeInput: (() -> Void)?
+    /// SYNC/PSYNC: the network layer streams the snapshot, then closes the connection.
+    package var onFullSync: ((FullSyncRequest) -> Void)?
 
     /// Where the first write of the open LMDB transaction began in `out`, and how
     /// many commands ran since: if the turn's commit fails, those replies become errors.

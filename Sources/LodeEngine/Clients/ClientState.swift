@@ -39,6 +39,8 @@ public final class ClientState {
     var argumentBytes = 0
     /// Since when (ms) the client is over its class's soft output limit.
     var overSoftLimitSince: Int64?
+    /// What REPLCONF announced (SYNC's framing, rdb-only).
+    var replica = ReplicaHandshake()
 
     init(id: Int, authenticated: Bool, address: String, localAddress: String, now: Int64) {
         self.id = id

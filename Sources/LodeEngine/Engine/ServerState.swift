@@ -16,6 +16,8 @@ package struct ServerStats {
     package var storageErrors = 0
     package var lastStorageError = ""
     package var commits = 0
+    /// SYNC/PSYNC snapshots served (INFO's sync_full).
+    package var fullSyncs = 0
     package var syncs = 0
 }
 

@@ -18,6 +18,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     /// Set once the close has been asked for (after the last reply, or at once).
     private var closing = false
+    /// SYNC/PSYNC: no more commands; once the snapshot streams, nothing else is sent.
+    private var syncing = false
+    private var syncStreaming = false
 
     // Turn bookkeeping, kept by the TurnCoordinator.
     var registeredForTurn = false
@@ -52,6 +55,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 self.checkOutputLimit()
             }
             session.onResumeInput = { [weak self] in self?.resumeInput() }
+            session.onFullSync = { [weak self] request in self?.beginFullSync(request) }
         }
         context.fireChannelActive()
     }
@@ -81,7 +85,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Runs every complete request the input holds, until the session stops
     /// accepting (blocked: the rest waits in the processor's buffer; closing).
     private func decode(_ input: ByteBuffer) {
-        guard let session, let processor, !closing else { return }
+        guard let session, let processor, !closing, !syncing else { return }
         // As Redis's querybuf, the requests of this read count until all of them ran.
         session.noteQueryBuffer(processor.unprocessedBytes + input.readableBytes)
         defer { session.noteQueryBuffer(processor.unprocessedBytes) }
@@ -103,7 +107,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Sends what is buffered, unless it must wait for an fsync; closes after the
     /// last reply when the session is closing.
     func flushIfReady(syncedSequence: UInt64) {
-        guard let context, let session, !closing, holdUntilSynced <= syncedSequence else { return }
+        guard let context, let session, !closing, !syncStreaming, holdUntilSynced <= syncedSequence else { return }
         if session.out.readableBytes > 0 {
             let buffer = session.takeOutput(allocator: context.channel.allocator)
             server.stats.totalNetOutputBytes += buffer.readableBytes
@@ -134,6 +138,32 @@ final class ConnectionHandler: ChannelInboundHandler {
         session.closedForOutputLimit()
         closing = true
         context.close(promise: nil)
+    }
+
+    /// SYNC/PSYNC: once the snapshot is taken (after the turn's commit), the replies
+    /// before it go out and FullSyncStreamer sends the payload, then closes.
+    private func beginFullSync(_ request: FullSyncRequest) {
+        syncing = true
+        request.snapshot { [weak self] result in
+            guard let self, let context = self.context, let session = self.session, !self.closing else {
+                if case .success(let s) = result { s.close() }
+                return
+            }
+            let pending = session.takeOutput(allocator: context.channel.allocator)
+            if pending.readableBytes > 0 { context.writeAndFlush(NIOAny(pending), promise: nil) }
+            self.syncStreaming = true
+            switch result {
+            case .success(let snapshot):
+                let server = self.server, loop = context.eventLoop
+                FullSyncStreamer.start(request, snapshot: snapshot, channel: context.channel) { message in
+                    loop.execute { server.logger.notice("\(message)") }
+                }
+            case .failure(let error):
+                var b = context.channel.allocator.buffer(capacity: 64)
+                b.writeString("-ERR snapshot failed: \(error)\r\n")
+                context.writeAndFlush(NIOAny(b)).whenComplete { _ in context.close(promise: nil) }
+            }
+        }
     }
 
     func rollBackTurn(error: String) { session?.rollBackTurn(error: error) }
