@@ -47,6 +47,8 @@ package final class ServerState {
     var slowlog = SlowLog()
     /// SAVE, BGSAVE and the `save` schedule.
     let rdbSaves = RDBSaves()
+    /// MIGRATE's cached connections to its targets.
+    let migrateConnections = MigrateConnections()
     private var committedTasks: [() -> Void] = []
     /// INFO replication's master_replid (DEBUG CHANGE-REPL-ID draws a new one).
     private(set) var replicationID = ServerState.randomHex40()
@@ -155,6 +157,7 @@ package final class ServerState {
     /// Periodic housekeeping on the loop, `hz` times a second (Redis's serverCron).
     package func cron(loop: EventLoop) {
         rdbSaves.cron(self, loop: loop)
+        migrateConnections.closeIdle(now: currentTimeMillis())
         if tracking.trackingClients > 0 { limitTrackingTable() }
         if config.timeout > 0 { closeIdleClients(now: currentTimeMillis()) }
     }

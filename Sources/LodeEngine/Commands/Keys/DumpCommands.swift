@@ -12,6 +12,7 @@ enum DumpCommands {
         "restore": restore,
         // Cluster mode's variant; outside a cluster Redis runs it as RESTORE.
         "restore-asking": restore,
+        "migrate": MigrateCommand.migrate,
     ]
 
     static func dump(_ c: inout CommandContext) throws(CommandError) {

@@ -132,7 +132,7 @@ enum ServerCommands {
                      "pubsub_channels:\(s.pubsub.activeChannels(shard: false).count)",
                      "pubsub_patterns:\(s.pubsub.patternCount)",
                      "pubsubshard_channels:\(s.pubsub.activeChannels(shard: true).count)",
-                     "migrate_cached_sockets:0",
+                     "migrate_cached_sockets:\(s.migrateConnections.count)",
                      "tracking_total_keys:\(s.tracking.keyCount)", "tracking_total_items:\(s.tracking.totalItems)",
                      "tracking_total_prefixes:\(s.tracking.prefixes.count)",
                      "total_error_replies:\(s.commandStats.totalErrorReplies)", "unexpected_error_replies:0",
