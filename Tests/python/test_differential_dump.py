@@ -67,6 +67,8 @@ FIXED = {
     "compressible": [("SET", "KEY", "abc" * 5000)],
     "incompressible": [("SET", "KEY", random.Random(1).randbytes(3000))],
     "chunked": [("SET", "KEY", random.Random(2).randbytes(200000))],
+    "hll": [("PFADD", "KEY", *[f"e{i}" for i in range(50)])],
+    "densehll": [("PFADD", "KEY", *[f"e{i}" for i in range(5000)])],
     "list": [("RPUSH", "KEY", "a", "1", "-5", "", "x" * 70, "9223372036854775807")],
     "biglist": [("RPUSH", "KEY", *[str(i) * (i % 7) for i in range(3000)])],
     "intset": [("SADD", "KEY", "5", "-3", "100000", "2")],
