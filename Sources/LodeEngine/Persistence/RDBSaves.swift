@@ -11,7 +11,7 @@ import NIOCore
 /// BGSAVE reads an LMDB snapshot on a thread of its own: the loop is never blocked
 /// and the writer never waits. The snapshot is taken once the turn that ran BGSAVE
 /// has committed, so it holds every write acknowledged before it.
-final class RDBSaves {
+public final class RDBSaves {
     /// Unix time (seconds) of the last successful save; the start time until then (as Redis).
     private(set) var lastSave = currentTimeMillis() / 1000
     private(set) var lastStatusOK = true
@@ -65,6 +65,11 @@ final class RDBSaves {
             unlink(temp)
             throw error
         }
+    }
+
+    /// `writeFile` for the dump tool, which has no server.
+    public static func writeFileAtomically(_ path: String, _ body: (@escaping ([UInt8]) throws -> Void) throws -> Void) throws {
+        try writeFile(path, body)
     }
 
     struct SaveError: Error, CustomStringConvertible {

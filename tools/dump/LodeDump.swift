@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// lode-dump: Lode's offline backup tool. RDB files (Redis's format, so they move
+/// between Lode and Redis) from and into Lode data directories, without a server.
+@main
+struct LodeDump: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lode-dump",
+        abstract: "Dump, restore, inspect and compact Lode data directories.",
+        discussion: """
+            dump works beside a running lode-server (it reads one LMDB snapshot and never blocks it);
+            restore and compact need the server stopped, and refuse while it holds the directory.
+            """,
+        subcommands: [Dump.self, Restore.self, Inspect.self, Compact.self]
+    )
+}
