@@ -24,6 +24,9 @@ struct FileScan {
     /// nil: no checksum in the format (before version 5); 0: saved with rdbchecksum no.
     var checksum: UInt64?
     var skippedEmptyKeys = 0
+    /// Keys and aux records of module types, by type name: Lode has no modules to load them.
+    var moduleKeys: [String: Int] = [:]
+    var moduleAux: [String: Int] = [:]
 
     var keys: Int { dbs.values.reduce(0) { $0 + $1.keys } }
     var expired: Int { dbs.values.reduce(0) { $0 + $1.expired } }
@@ -34,6 +37,7 @@ struct FileScan {
         var scan = FileScan(path: path)
         scan.fileBytes = fileSize(path) ?? 0
         var reader = try RDBFileReader(path: path)
+        reader.skipModuleValues = true  // counted, so the report names every module type and its count
         var start = 0
         do {
             while let item = try reader.next() {
@@ -63,6 +67,8 @@ struct FileScan {
         }
         scan.version = reader.version ?? 0
         scan.skippedEmptyKeys = reader.skippedEmptyKeys
+        scan.moduleKeys = reader.skippedModuleKeys
+        scan.moduleAux = reader.skippedModuleAux
         return scan
     }
 
@@ -78,6 +84,13 @@ struct FileScan {
         s.bytes += bytes
         if bytes > s.largest?.bytes ?? -1 { s.largest = (k.key, type, bytes) }
         dbs[k.db] = s
+    }
+
+    /// "3 keys of module type 'ReJSON-RL', 1 aux record of module type 'graphdata'", or nil.
+    var moduleSummary: String? {
+        let parts = moduleKeys.sorted { $0.key < $1.key }.map { "\($0.value) keys of module type '\($0.key)'" }
+            + moduleAux.sorted { $0.key < $1.key }.map { "\($0.value) aux records of module type '\($0.key)'" }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
     }
 
     static func typeName(_ value: RDBValue) -> String {

@@ -40,6 +40,7 @@ struct Inspect: ParsableCommand {
             out += "\n"
         }
         if scan.skippedEmptyKeys > 0 { out += "empty keys skipped: \(scan.skippedEmptyKeys)\n" }
+        if let modules = scan.moduleSummary { out += "module data (restore needs --skip-unsupported): \(modules)\n" }
         return out
     }
 
@@ -57,7 +58,7 @@ struct Inspect: ParsableCommand {
             "checksum_verified": (scan.checksum ?? 0) != 0,
             "aux": Dictionary(scan.aux, uniquingKeysWith: { _, b in b }),
             "functions": scan.functions.map(\.name), "keys": scan.keys, "databases": dbs,
-            "skipped_empty_keys": scan.skippedEmptyKeys,
+            "skipped_empty_keys": scan.skippedEmptyKeys, "module_keys": scan.moduleKeys, "module_aux": scan.moduleAux,
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self) + "\n"

@@ -20,6 +20,8 @@ struct Restore: ParsableCommand {
     @Option(name: .long, help: "Only this database of the file (restored into the same database).") var db: Int?
     @Flag(name: .long, help: "Overwrite existing keys and function libraries.") var replace = false
     @Flag(name: .long, help: "Discard everything in the directory first.") var flush = false
+    @Flag(name: .long, help: "Leave out module values (Lode has no modules) instead of refusing the file.")
+    var skipUnsupported = false
 
     func validate() throws {
         if replace && flush { throw ValidationError("--replace and --flush exclude each other (--flush discards everything anyway)") }
@@ -34,6 +36,10 @@ struct Restore: ParsableCommand {
             // Locked before the validation pass, so a server cannot start between it and the swap.
             try data.lock(creating: true)
             let scan = try FileScan.scan(input, onlyDB: db, now: now, progress: Progress("validated", totalBytes: size))
+            if let modules = scan.moduleSummary, !skipUnsupported {
+                throw ToolError("\(input) holds data of modules Lode cannot load: \(modules); nothing was restored "
+                                + "(--skip-unsupported restores the rest)")
+            }
             try data.makeWorkDirectory()
             defer { data.removeWorkDirectory() }
             var oldSequence: UInt64 = 0
@@ -63,12 +69,14 @@ struct Restore: ParsableCommand {
                 + "from \(input) " + progress.rates(keys: written.keys, bytes: size)
             if written.expired > 0 { summary += "; \(written.expired) already-expired keys left out" }
             if scan.skippedEmptyKeys > 0 { summary += "; \(scan.skippedEmptyKeys) empty keys skipped" }
+            if let modules = scan.moduleSummary { summary += "; left out \(modules)" }
             progress.finish(summary)
         }
     }
 
     private func writeKeys(into store: Store, now: Int64, progress: Progress) throws -> (keys: Int, databases: Int, expired: Int) {
         var reader = try RDBFileReader(path: input)
+        reader.skipModuleValues = skipUnsupported
         var keys = 0, expired = 0, uncommitted = 0, lastCommitOffset = 0
         var databases = Set<Int>()
         do {
