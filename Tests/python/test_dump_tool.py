@@ -454,3 +454,33 @@ def test_module_values_refused_or_skipped(small_file, tmp_path):
             assert c.call("KEYS", "*") == [b"a"]
     finally:
         srv.stop()
+
+
+def test_restore_killed_midway_leaves_data_as_it_was(stopped_lode, tmp_path):
+    """kill -9 while restore writes: DATA is byte for byte as it was, and the next restore
+    (which removes the crashed run's work directory) succeeds."""
+    rs = harness.redis_server(["--enable-debug-command", "yes"]).start()
+    try:
+        with rs.client() as rc:
+            rc.call("DEBUG", "POPULATE", 150000, "pop", 50)
+            rc.call("SAVE")
+        path = str(tmp_path / "pop.rdb")
+        shutil.copy(os.path.join(rs.dir, "dump.rdb"), path)
+    finally:
+        rs.cleanup()
+    d = data_dir(stopped_lode)
+    before = checksums(d)
+    work = os.path.join(os.path.dirname(d), ".data.lode-dump-work")
+    p = subprocess.Popen([DUMP_BIN, "restore", "--in", path, "--dir", d], stderr=subprocess.PIPE)
+    building = os.path.join(work, "build", "data.mdb")
+    assert harness.poll(lambda: os.path.exists(building) and os.path.getsize(building) > 1 << 20, timeout=20)
+    p.kill()
+    p.wait()
+    assert os.path.isdir(work) and checksums(d) == before
+    _, err = ok("restore", "--in", path, "--dir", d)
+    assert "restored 150000 keys" in err and not os.path.exists(work)
+    stopped_lode.start()
+    with stopped_lode.client() as c:
+        assert c.call("DBSIZE") == 150002 and c.call("GET", "keep") == b"kept"
+        assert c.call("GET", "pop:149999").startswith(b"value:149999")
+    stopped_lode.stop()

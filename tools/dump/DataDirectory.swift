@@ -63,10 +63,13 @@ final class DataDirectory {
         lockFD = -1
     }
 
-    /// A fresh, empty work directory (a leftover of a crashed run is removed first).
+    /// Where restore builds its environment before the compacting copy into `workPath`.
+    var buildPath: String { workPath + "/build" }
+
+    /// A fresh, empty work directory with an empty `buildPath` (a leftover of a crashed run is removed first).
     func makeWorkDirectory() throws {
         removeWorkDirectory()
-        do { try FileManager.default.createDirectory(atPath: workPath, withIntermediateDirectories: false) } catch {
+        do { try FileManager.default.createDirectory(atPath: buildPath, withIntermediateDirectories: true) } catch {
             throw ToolError("cannot create the work directory \(workPath): \(error.localizedDescription)")
         }
     }
