@@ -8,24 +8,28 @@ final class Progress {
     private let totalBytes: Int?
     private let totalKeys: Int?
     private let start = Date()
+    /// What the summary's time and rates count from.
+    private let overallStart: Date
     private var lastDraw = Date.distantPast
     private let terminal = isatty(2) == 1
     private var drawn = false
 
-    init(_ verb: String, totalBytes: Int? = nil, totalKeys: Int? = nil) {
+    /// `since`: when the work began, if before this phase (restore's rates include its validation pass).
+    init(_ verb: String, totalBytes: Int? = nil, totalKeys: Int? = nil, since: Date = Date()) {
         self.verb = verb
+        overallStart = since
         self.totalBytes = totalBytes
         self.totalKeys = totalKeys
     }
 
-    var elapsed: Double { Date().timeIntervalSince(start) }
+    var elapsed: Double { Date().timeIntervalSince(overallStart) }
 
     func update(keys: Int, bytes: Int) {
         guard terminal else { return }
         let now = Date()
         guard now.timeIntervalSince(lastDraw) >= 0.25 else { return }
         lastDraw = now
-        let t = max(elapsed, 0.001)
+        let t = max(now.timeIntervalSince(start), 0.001)
         var line = "\(verb) \(keys) keys, \(humanBytes(Double(bytes))), \(Int(Double(keys) / t)) keys/s"
         var fraction: Double?
         if let totalBytes, totalBytes > 0 { fraction = Double(bytes) / Double(totalBytes) }
@@ -62,6 +66,7 @@ func reporting(_ body: () throws -> Void) throws {
 }
 
 private func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("lode-dump: \(message)\n".utf8))
+    // On a terminal a progress line may be showing: the message replaces it.
+    FileHandle.standardError.write(Data(((isatty(2) == 1 ? "\r\u{1B}[K" : "") + "lode-dump: \(message)\n").utf8))
     exit(1)
 }

@@ -30,7 +30,7 @@ struct Restore: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let now = currentTimeMillis()
+            let now = currentTimeMillis(), started = Date()
             guard let size = fileSize(input) else { throw ToolError("cannot read \(input): \(errnoText())") }
             let data = DataDirectory(dir)
             // Locked before the validation pass, so a server cannot start between it and the swap.
@@ -58,7 +58,7 @@ struct Restore: ParsableCommand {
             defer { if !closed { store.close() } }
             // A fresh environment starts at sequence 0: raise it above the old one's.
             try store.advanceCommittedSequence(to: oldSequence)
-            let progress = Progress("restored", totalBytes: size)
+            let progress = Progress("restored", totalBytes: size, since: started)
             let written = try writeKeys(into: store, now: now, progress: progress)
             try mergeFunctions(scan.functions, into: store)
             try commit(store)
