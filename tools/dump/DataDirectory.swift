@@ -20,6 +20,8 @@ final class DataDirectory {
     let path: String
     let workPath: String
     private var lockFD: Int32 = -1
+    /// Whether `lock(creating:)` made the directory: a failed restore removes it again.
+    private(set) var created = false
 
     init(_ path: String) {
         let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
@@ -42,6 +44,7 @@ final class DataDirectory {
             do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
                 throw ToolError("cannot create \(path): \(error.localizedDescription)")
             }
+            created = true
         } else if !isDir.boolValue {
             throw ToolError("\(path) is not a directory")
         }
@@ -72,6 +75,13 @@ final class DataDirectory {
         do { try FileManager.default.createDirectory(atPath: buildPath, withIntermediateDirectories: true) } catch {
             throw ToolError("cannot create the work directory \(workPath): \(error.localizedDescription)")
         }
+    }
+
+    /// After a failure: a directory this run created goes again, so DATA is as it was (absent).
+    func removeIfCreated() {
+        guard created else { return }
+        unlink(path + "/lode.lock")
+        rmdir(path)
     }
 
     func removeWorkDirectory() {

@@ -35,6 +35,8 @@ struct Restore: ParsableCommand {
             let data = DataDirectory(dir)
             // Locked before the validation pass, so a server cannot start between it and the swap.
             try data.lock(creating: true)
+            var restored = false
+            defer { if !restored { data.removeIfCreated() } }
             let scan = try FileScan.scan(input, onlyDB: db, now: now, progress: Progress("validated", totalBytes: size))
             if let modules = scan.moduleSummary, !skipUnsupported {
                 throw ToolError("\(input) holds data of modules Lode cannot load: \(modules); nothing was restored "
@@ -70,6 +72,7 @@ struct Restore: ParsableCommand {
             store.close()
             closed = true
             try data.swapIn()
+            restored = true
             var summary = "restored \(written.keys) keys (\(written.databases) databases, \(scan.functions.count) functions) "
                 + "from \(input) " + progress.rates(keys: written.keys, bytes: size)
             if written.expired > 0 { summary += "; \(written.expired) already-expired keys left out" }
