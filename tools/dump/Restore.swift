@@ -17,7 +17,8 @@ struct Restore: ParsableCommand {
 
     @Option(name: .customLong("in"), help: "The RDB file to read.") var input: String
     @Option(name: .long, help: "The Lode data directory (created if missing).") var dir: String
-    @Option(name: .long, help: "Only this database of the file (restored into the same database).") var db: Int?
+    @Option(name: .long, help: "Only this database of the file, into the same database (functions are still restored).")
+    var db: Int?
     @Flag(name: .long, help: "Overwrite existing keys and function libraries.") var replace = false
     @Flag(name: .long, help: "Discard everything in the directory first.") var flush = false
     @Flag(name: .long, help: "Leave out module values (Lode has no modules) instead of refusing the file.")
