@@ -12,6 +12,7 @@ let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], 
 //   LodeEngine → LodeRESP, LodeStore, LodeCommandSpec, LodeLua, LodeRDB, CMallocStats, NIOCore, Logging
 //   LodeMetrics → LodeEngine, NIOHTTP1, Prometheus
 //   LodeNet → LodeEngine, LodeMetrics, NIOPosix, ServiceLifecycle   lode-server → LodeNet
+//   lode-dump → LodeEngine, LodeStore, LodeRDB, ArgumentParser
 // Only LodeNet and the executables import NIOPosix.
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
 let nioEmbedded: Target.Dependency = .product(name: "NIOEmbedded", package: "swift-nio")
@@ -21,12 +22,14 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "lode-server", targets: ["lode-server"]),
+        .executable(name: "lode-dump", targets: ["lode-dump"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // LMDB from the system (Debian: liblmdb-dev).
@@ -111,6 +114,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // The offline dump/restore tool (tools/dump): RDB files from and into data directories.
+        .executableTarget(
+            name: "lode-dump",
+            dependencies: [
+                "LodeEngine", "LodeStore", "LodeRDB", nioCore,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "tools/dump"
         ),
         // Replays synthetic traces through the real HotCache (tools/bench-cache).
         .executableTarget(

@@ -4,6 +4,12 @@ import Glibc
 import Darwin
 #endif
 
+extension RDB {
+    // The annotations of a RDB_TYPE_MODULE_2 value and of module aux data (rdb.h's RDB_MODULE_OPCODE_*).
+    static let moduleOpcodeEOF: UInt64 = 0, moduleOpcodeSInt: UInt64 = 1, moduleOpcodeUInt: UInt64 = 2
+    static let moduleOpcodeFloat: UInt64 = 3, moduleOpcodeDouble: UInt64 = 4, moduleOpcodeString: UInt64 = 5
+}
+
 /// A key of an RDB file with what the opcodes before it said about it.
 public struct RDBFileKey: Equatable, Sendable {
     public var key: [UInt8]
@@ -85,6 +91,13 @@ public struct RDBFileReader {
     public private(set) var skippedEmptyKeys = 0
     /// Whether a non-zero stored checksum must match (Redis's rdbchecksum / skip-checksum-validation).
     public var verifyChecksum = true
+    /// Whether module values of RDB_TYPE_MODULE_2 and module aux data are skipped instead
+    /// of failing: their fields are annotated, so they can be stepped over without the
+    /// module (as redis-check-rdb does). RDB_TYPE_MODULE (version 1) always fails.
+    public var skipModuleValues = false
+    /// Keys and aux records skipped by `skipModuleValues`, by module type name ("ReJSON-RL").
+    public private(set) var skippedModuleKeys: [String: Int] = [:]
+    public private(set) var skippedModuleAux: [String: Int] = [:]
     /// The file offset of the next byte to parse: after `.end`, the file's length.
     public var offset: Int { base + position }
     /// Bytes read from the source but not parsed: after `.end`, whatever followed the
@@ -178,6 +191,13 @@ public struct RDBFileReader {
                 case .emptyKey:
                     skippedEmptyKeys += 1
                     pending = Pending()
+                case .skippedModule(let name, let isKey):
+                    if isKey {
+                        skippedModuleKeys[name, default: 0] += 1
+                        pending = Pending()
+                    } else {
+                        skippedModuleAux[name, default: 0] += 1
+                    }
                 case .eof:
                     if let version, version >= 5 {
                         phase = .checksum
@@ -200,6 +220,7 @@ public struct RDBFileReader {
         case item(RDBFileItem)
         case key([UInt8], RDBValue)
         case emptyKey
+        case skippedModule(String, isKey: Bool)
         case eof
         case checksum(UInt64)
     }
@@ -316,7 +337,11 @@ public struct RDBFileReader {
             c.context = "the value of AUX field \(RDBFileError.quoted(key))"
             return .item(.aux(key: key, value: try c.string()))
         case RDB.opcodeModuleAux:
-            throw .file(.unsupportedModuleAux(offset: at))
+            guard skipModuleValues else { throw .file(.unsupportedModuleAux(offset: at)) }
+            c.context = "the module aux data at byte \(at)"
+            let id = try c.length()
+            _ = try c.length()  // when: before or after the keys
+            return .skippedModule(try skipModuleFields(&c, id: id, at: at), isKey: false)
         case RDB.opcodeFunction2:
             c.context = "the function library at byte \(at)"
             return .item(.function(code: try c.string()))
@@ -324,7 +349,12 @@ public struct RDBFileReader {
             return .item(.function(code: try parseOldFunction(&c, at: at)))
         case RDB.typeModule, RDB.typeModule2:
             c.context = "the name of the key at byte \(at)"
-            throw .file(.unsupportedModuleType(offset: at, type: type, key: try c.string()))
+            let key = try c.string()
+            guard skipModuleValues && type == RDB.typeModule2 else {
+                throw .file(.unsupportedModuleType(offset: at, type: type, key: key))
+            }
+            c.context = "the module value of key \(RDBFileError.quoted(key)) (from byte \(at))"
+            return .skippedModule(try skipModuleFields(&c, id: try c.length(), at: at), isKey: true)
         case 0...RDB.typeZSet2, RDB.typeHashZipmap...RDB.typeStreamListpacks2:
             c.context = "the name of the key at byte \(at)"
             let key = try c.string()
@@ -334,6 +364,29 @@ public struct RDBFileReader {
         default:
             throw .file(.unknownOpcode(offset: at, byte: type))
         }
+    }
+
+    /// Steps over a module value's annotated fields up to its EOF marker, as Redis's
+    /// rdbLoadCheckModuleValue does; returns the module type's name.
+    private func skipModuleFields(_ c: inout Cursor, id: UInt64, at: Int) throws(UnitError) -> String {
+        let name = Self.moduleTypeName(id)
+        while true {
+            switch try c.length() {
+            case RDB.moduleOpcodeEOF: return name
+            case RDB.moduleOpcodeSInt, RDB.moduleOpcodeUInt: _ = try c.length()
+            case RDB.moduleOpcodeFloat: _ = try c.bytes(4)
+            case RDB.moduleOpcodeDouble: _ = try c.bytes(8)
+            case RDB.moduleOpcodeString: _ = try c.string()
+            case let op:
+                throw .file(.invalid(offset: at, context: c.context + " of module type \(name)", reason: "unknown module opcode \(op)"))
+            }
+        }
+    }
+
+    /// Redis's moduleTypeNameByID: nine 6-bit characters above the 10-bit encoding version.
+    static func moduleTypeName(_ id: UInt64) -> String {
+        let charset = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        return String((0..<9).map { j in charset[Int((id >> (10 + 6 * UInt64(8 - j))) & 63)] })
     }
 
     /// RDB_OPCODE_FUNCTION (Redis 7.0 rc1/rc2): name, engine, a description flag and

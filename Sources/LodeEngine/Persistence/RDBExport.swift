@@ -30,6 +30,9 @@ public enum RDBExport {
         }
     }
 
+    /// The metadata record holding the FUNCTION libraries (for the dump tool's restore).
+    public static let functionsMetaName = FunctionLibraries.metaName
+
     /// Writes every key of `reader` (the live store or a snapshot) as an RDB file.
     /// `progress` is called every few thousand keys and at the end.
     @discardableResult

@@ -11,7 +11,7 @@ import NIOCore
 /// BGSAVE reads an LMDB snapshot on a thread of its own: the loop is never blocked
 /// and the writer never waits. The snapshot is taken once the turn that ran BGSAVE
 /// has committed, so it holds every write acknowledged before it.
-package final class RDBSaves {
+public final class RDBSaves {
     /// Unix time (seconds) of the last successful save; the start time until then (as Redis).
     private(set) var lastSave = currentTimeMillis() / 1000
     private(set) var lastStatusOK = true
@@ -44,8 +44,9 @@ package final class RDBSaves {
     }
 
     /// Writes `path` through a temporary file in the same directory, synced and renamed
-    /// over it, so a reader never sees a partial file (rdbSave's temp-<pid>.rdb).
-    package static func writeFile(_ path: String, _ body: (@escaping ([UInt8]) throws -> Void) throws -> Void) throws {
+    /// over it, so a reader never sees a partial file (rdbSave's temp-<pid>.rdb). The
+    /// dump tool writes its files through it too.
+    public static func writeFile(_ path: String, _ body: (@escaping ([UInt8]) throws -> Void) throws -> Void) throws {
         let dir = (path as NSString).deletingLastPathComponent
         let temp = (dir.isEmpty ? "." : dir) + "/temp-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).rdb"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)

@@ -86,6 +86,14 @@ public final class LMDBEnvironment {
         mdb_env_close(handle)
     }
 
+    /// Writes a consistent copy of the environment as `dir`/data.mdb (`dir` must exist
+    /// and hold no data.mdb), in one read transaction, so writers go on meanwhile.
+    /// `compact` leaves out free pages and renumbers the rest: the copy is only as large
+    /// as the live data (lode-dump compact and restore). The copy is not fsynced.
+    public func copy(to dir: String, compact: Bool) throws(LMDBError) {
+        try check(mdb_env_copy2(handle, dir, compact ? UInt32(MDB_CP_COMPACT) : 0))
+    }
+
     public func setMapSize(_ size: Int) throws(LMDBError) {
         try check(mdb_env_set_mapsize(handle, size))
     }

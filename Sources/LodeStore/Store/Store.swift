@@ -337,6 +337,16 @@ public final class Store {
         return .committed(sequence: sequence)
     }
 
+    /// Raises the committed sequence to at least `sequence`; the next `endTurn()`
+    /// commits it (as `sequence + 1`). An environment built elsewhere to replace a data
+    /// directory's (lode-dump restore --flush) must carry a sequence at least that of
+    /// the one it replaces, so commit-log records left beside it are never replayed onto it.
+    public func advanceCommittedSequence(to sequence: UInt64) throws {
+        guard sequence > committedSequence else { return }
+        _ = try beginWrite()
+        committedSequence = sequence
+    }
+
     /// Why the last `.failed` turn failed.
     public internal(set) var lastFailure: StoreError?
 
