@@ -176,12 +176,11 @@ public struct RDBFileWriter {
     /// Hands the buffered bytes to the sink now.
     public mutating func flush() throws {
         guard !out.bytes.isEmpty else { return }
-        let piece = out.bytes
+        let piece = out.takeBytes()
         let crc = checksumEnabled ? CRC64.checksum(piece, continuing: checksum) : 0
         try sink(piece)
         checksum = crc
         flushed += piece.count
-        out = RDBWriter(compression: out.compression)
     }
 
     private mutating func flushIfFull() throws {

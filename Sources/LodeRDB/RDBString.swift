@@ -181,10 +181,19 @@ public struct RDBWriter: Sendable {
     public private(set) var bytes: [UInt8]
     /// Redis's `rdbcompression` (default yes): LZF-compress strings over 20 bytes when that saves 4 bytes or more.
     public var compression: Bool
+    /// LZF's hash table, made on the first compressed string and kept for the next.
+    private var lzfTable: LZF.HashTable? = nil
 
     public init(compression: Bool = true) {
         self.bytes = []
         self.compression = compression
+    }
+
+    /// Hands over the bytes written so far and starts empty again, keeping the
+    /// compressor's table (an RDB file writer's flush).
+    public mutating func takeBytes() -> [UInt8] {
+        defer { bytes = [] }
+        return bytes
     }
 
     public mutating func writeByte(_ byte: UInt8) { bytes.append(byte) }
@@ -215,7 +224,8 @@ public struct RDBWriter: Sendable {
         if string.count <= 11, let value = RDBWriter.canonicalInteger(string), writeIntegerEncoding(value) { return }
         if compression && string.count > 20 {
             let input = Array(string)
-            if let compressed = LZF.compress(input, limit: input.count - 4) {
+            if lzfTable == nil { lzfTable = LZF.HashTable() }
+            if let compressed = LZF.compress(input, limit: input.count - 4, table: lzfTable!) {
                 bytes.append(RDB.encodedValue << 6 | RDB.encodingLZF)
                 writeLength(UInt64(compressed.count))
                 writeLength(UInt64(input.count))

@@ -136,6 +136,7 @@ package final class ClientSession {
         let mark = out.writerIndex
         let writesBefore = server.store.writeCount
         defer {
+            if server.store.writeCount != writesBefore { server.stats.dirty += 1 }
             if rollbackMark != nil {
                 commandsSinceMark += 1
             } else if server.store.writeCount != writesBefore {

@@ -16,6 +16,9 @@ package struct ServerStats {
     package var storageErrors = 0
     package var lastStorageError = ""
     package var commits = 0
+    /// Commands that changed data (Redis's server.dirty, for the `save` points and
+    /// rdb_changes_since_last_save; housekeeping such as the sweeper does not count).
+    package var dirty = 0
     /// SYNC/PSYNC snapshots served (INFO's sync_full).
     package var fullSyncs = 0
     package var syncs = 0

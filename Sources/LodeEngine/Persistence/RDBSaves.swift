@@ -23,13 +23,13 @@ public final class RDBSaves {
     private(set) var keysTotal = 0
     /// BGSAVE SCHEDULE (or BGSAVE inside MULTI): one starts when nothing runs.
     private(set) var scheduled = false
-    /// `store.writeCount` at the last save: what "changes since the last save" count from.
+    /// `stats.dirty` at the last save: what "changes since the last save" count from.
     private var writesAtLastSave = 0
     private var lastAttempt: Int64 = 0
 
     var inProgress: Bool { inProgressSince != nil }
 
-    func changesSinceLastSave(_ store: Store) -> Int { max(0, store.writeCount - writesAtLastSave) }
+    func changesSinceLastSave(_ server: ServerState) -> Int { max(0, server.stats.dirty - writesAtLastSave) }
 
     /// The file a save writes: `dir`/`dbfilename`.
     static func path(_ config: Configuration) -> String {
@@ -86,7 +86,7 @@ public final class RDBSaves {
             lastStatusOK = false
             return false
         }
-        finished(server, ok: true, started: started, writesAtStart: server.store.writeCount)
+        finished(server, ok: true, started: started, writesAtStart: server.stats.dirty)
         server.logger.notice("DB saved on disk")
         return true
     }
@@ -97,7 +97,7 @@ public final class RDBSaves {
         scheduled = false
         keysProcessed.value = 0
         server.afterCommit { [self] in
-            let writesAtStart = server.store.writeCount
+            let writesAtStart = server.stats.dirty
             let snapshot: StoreSnapshot
             do { snapshot = try StoreSnapshot(of: server.store) } catch {
                 server.logger.warning("Background saving error: \(error)")
@@ -149,7 +149,7 @@ public final class RDBSaves {
         if scheduled { return startBackground(server, loop: loop) }
         let words = server.config.inertValue("save").split(separator: " ").compactMap { Int($0) }
         guard words.count >= 2 else { return }
-        let now = currentTimeMillis() / 1000, changes = changesSinceLastSave(server.store)
+        let now = currentTimeMillis() / 1000, changes = changesSinceLastSave(server)
         for i in stride(from: 0, to: words.count - 1, by: 2) {
             let seconds = words[i], needed = words[i + 1]
             if changes >= needed && now - lastSave > seconds && (lastStatusOK || now - lastAttempt > 5) {
@@ -164,7 +164,7 @@ public final class RDBSaves {
         let now = currentTimeMillis()
         return ["current_save_keys_processed:\(inProgress ? keysProcessed.value : 0)",
                 "current_save_keys_total:\(inProgress ? keysTotal : 0)",
-                "rdb_changes_since_last_save:\(changesSinceLastSave(server.store))",
+                "rdb_changes_since_last_save:\(changesSinceLastSave(server))",
                 "rdb_bgsave_in_progress:\(inProgress ? 1 : 0)", "rdb_last_save_time:\(lastSave)",
                 "rdb_last_bgsave_status:\(lastStatusOK ? "ok" : "err")",
                 "rdb_last_bgsave_time_sec:\(lastDurationSeconds)",
