@@ -328,3 +328,15 @@ def test_lolwut_as_redis(lode_module, redis_ref):
             assert [len(line) for line in visible] == [len(line) for line in expected], args
         schotter = as_text(lc.call("LOLWUT", "VERSION", "5", "20", "4", "2")).splitlines()
         assert schotter[0] == "⠀⡤⠤⠤⠤⣤⠤⠤⠤⢤⡤⠤⠤⠤⣤⠤⠤⠤⢤⠀"   # the unrotated top rows, as Redis draws them
+
+
+def test_cluster_answers_as_a_redis_without_cluster_mode(redis_ref, lode):
+    """Every CLUSTER subcommand gets Redis's reply for cluster-enabled no, and COMMAND
+    lists CLUSTER and its subcommands as Redis does."""
+    cases = [("CLUSTER", "INFO"), ("CLUSTER", "HELP"), ("CLUSTER", "SLOTS"), ("CLUSTER", "MYID"),
+             ("CLUSTER", "KEYSLOT", "foo"), ("CLUSTER",), ("CLUSTER", "BOGUS"),
+             ("COMMAND", "LIST", "FILTERBY", "PATTERN", "cluster|help")]
+    with redis_ref.client() as rc, lode.client() as lc:
+        for cmd in cases:
+            a, b = rc.call(*cmd), lc.call(*cmd)
+            assert a == b, f"{cmd}: redis={a!r} lode={b!r}"

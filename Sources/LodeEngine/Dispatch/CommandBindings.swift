@@ -12,7 +12,7 @@ enum CommandBindings {
         EvalCommands.handlers, FunctionCommands.handlers,
         StreamCommands.handlers, StreamGroupCommands.handlers, StreamInfoCommands.handlers,
         HyperLogLogCommands.handlers, DumpCommands.handlers, PersistenceCommands.handlers,
-        SyncCommands.handlers,
+        SyncCommands.handlers, ClusterCommands.handlers,
     ]
 
     static let all: [String: CommandHandler] = families.reduce(into: [:]) { merged, family in
