@@ -25,7 +25,9 @@ final class ConnectionTurnTests: XCTestCase {
         config.appendFsync = fsync
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        server = ServerState(config: config, store: try Store(options: options), logger: logger, configFile: nil)
+        let store = try Store(options: options)
+        store.logging = true  // as the server runs it: each turn is a commit-log record
+        server = ServerState(config: config, store: store, logger: logger, configFile: nil)
         coordinator = TurnCoordinator(server: server, loop: loop)
     }
 
@@ -73,7 +75,7 @@ final class ConnectionTurnTests: XCTestCase {
         try send(a, "SET x 1\r\n")
         try send(b, "SET y 2\r\nINCR x\r\n")
         loop.run()
-        XCTAssertEqual(server.stats.commits, 1, "group commit: one LMDB transaction for the turn")
+        XCTAssertEqual(server.stats.commits, 1, "group commit: one commit-log record for the turn")
         XCTAssertEqual(try replies(a), "+OK\r\n")
         XCTAssertEqual(try replies(b), "+OK\r\n:2\r\n")
         try send(a, "GET x\r\n")
@@ -90,7 +92,7 @@ final class ConnectionTurnTests: XCTestCase {
         loop.run()
         XCTAssertEqual(try replies(reader), "+PONG\r\n", "a client without writes is not held")
         XCTAssertEqual(try replies(writer), "", "held until the fsync of its commit")
-        coordinator.synced(server.store.committedSequence)
+        coordinator.synced(server.store.loggedSequence)
         XCTAssertEqual(try replies(writer), "+OK\r\n")
     }
 

@@ -17,7 +17,7 @@ LODE_DEFAULTS = {
 }
 PER_SERVER = {"port", "dir", "pidfile", "daemonize", "unixsocket", "logfile"}  # set by each harness
 LODE_ONLY = {"cache-max-memory", "cache-eviction-policy", "lmdb-map-size", "string-chunk-size", "lua-memory-limit",
-             "metrics-port", "metrics-bind"}
+             "metrics-port", "metrics-bind", "commit-window-ms", "commit-window-bytes"}
 
 # Values CONFIG SET is tried with, for every parameter.
 PROBES = [

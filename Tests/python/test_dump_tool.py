@@ -74,6 +74,12 @@ def data_dir(srv):
     return os.path.join(srv.dir, "data")
 
 
+def wait_for_window(c):
+    """A dump beside a running server reads LMDB, which commits logged writes once per
+    window (commit-window-ms): wait until it holds every acknowledged write."""
+    assert harness.poll(lambda: b"lmdb_pending_records:0\r\n" in c.call("INFO", "persistence"), timeout=10)
+
+
 def checksums(d):
     """Every file of a data directory but the lock files, by content."""
     out = {}
@@ -111,6 +117,7 @@ def filled():
     with srv.client() as c:
         fill(c)
         want = dataset(c)
+        wait_for_window(c)
     tmp = tempfile.mkdtemp(prefix="lode-dump-file-")
     path = os.path.join(tmp, "dump.rdb")
     _, err = ok("dump", "--dir", data_dir(srv), "--out", path)

@@ -105,6 +105,9 @@ final class DataDirectory {
     func swapIn() throws {
         let newFile = workPath + "/data.mdb"
         try fsyncPath(newFile)
+        // The marker names a commit of the old file: it must never judge the new one.
+        unlink(path + "/synced.lode")
+        try fsyncPath(path)
         guard rename(newFile, dataFile) == 0 else { throw ToolError("rename \(newFile) → \(dataFile) failed: \(errnoText())") }
         try fsyncPath(path)
         for name in ["lock.mdb", "commit-0.log", "commit-1.log"] { unlink(path + "/" + name) }

@@ -6,7 +6,10 @@ import LodeStore
 
 /// `dump`: one LMDB read transaction of DATA written as an RDB file. A read
 /// transaction never waits for the server's writer nor makes it wait, so this is a
-/// consistent snapshot of a running server too (every turn committed before it began).
+/// consistent snapshot of a running server too: of its last window commit, at most
+/// about `commit-window-ms` behind its acknowledged writes (BGSAVE is exact). With no
+/// server running, the directory is opened as the server opens it first, so the
+/// writes only its commit log holds (after a crash) are in the dump.
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Write a data directory's keys and functions as an RDB file.")
 
@@ -19,7 +22,13 @@ struct Dump: ParsableCommand {
         try reporting {
             if let db, !(0..<255).contains(db) { throw ToolError("--db must be 0 to 254") }
             let snapshot: StoreSnapshot
-            do { snapshot = try StoreSnapshot(path: dir) } catch { throw ToolError("\(error)") }
+            let data = DataDirectory(dir)
+            var offline: Store?
+            if data.hasData, (try? data.lock(creating: false)) != nil { offline = try data.openStore() }
+            defer { offline?.close(); data.unlock() }
+            do { snapshot = try offline.map { try StoreSnapshot(of: $0) } ?? StoreSnapshot(path: dir) } catch {
+                throw ToolError("\(error)")
+            }
             defer { snapshot.close() }
             var options = RDBExport.Options(databases: snapshot.dbMap.count, now: currentTimeMillis())
             options.onlyDB = db

@@ -135,6 +135,8 @@ extension Configuration {
             return nil
         },
         lodeInt("string-chunk-size", range: 1...(64 << 20), \.stringChunkSize),
+        lodeInt("commit-window-ms", range: 1...10_000, \.commitWindowMillis),
+        lodeInt("commit-window-bytes", range: 1 << 16...Int.max, memory: true, \.commitWindowBytes),
         lodeInt("lua-memory-limit", range: 1 << 20...Int.max, memory: true, \.luaMemoryLimit),
         lodeInt("metrics-port", range: 0...65535, \.metricsPort).fixed(),
         ConfigOption(name: "metrics-bind", spec: nil, mutable: false, get: { $0.metricsBind }) { c, args in

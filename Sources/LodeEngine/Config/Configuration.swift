@@ -47,6 +47,10 @@ public struct Configuration: Sendable {
     public var lmdbMapSize = 1 << 40
     /// Strings longer than this are stored in chunks of this many bytes (Store+Strings.swift).
     public var stringChunkSize = Store.defaultStringChunkSize
+    /// LMDB commits its open transaction at most this often, or once this much was
+    /// logged since its last commit (Store+Window.swift; the commit log is durable meanwhile).
+    public var commitWindowMillis = 200
+    public var commitWindowBytes = 64 << 20
     // Streams: Redis's listpack node limits, which decide approximate trimming
     public var streamNodeMaxBytes = 4096
     public var streamNodeMaxEntries = 100

@@ -16,6 +16,8 @@ package struct ServerStats {
     package var storageErrors = 0
     package var lastStorageError = ""
     package var commits = 0
+    /// LMDB window commits (each turn's writes are a log record: `commits`).
+    package var windowCommits = 0
     /// Commands that changed data (Redis's server.dirty, for the `save` points and
     /// rdb_changes_since_last_save; housekeeping such as the sweeper does not count).
     package var dirty = 0
@@ -57,6 +59,13 @@ package final class ServerState {
     private(set) var replicationID = ServerState.randomHex40()
     /// DEBUG SET-ACTIVE-EXPIRE: whether the cron deletes expired keys nobody reads.
     package var activeExpireEnabled = true
+    /// Set while the commit log or LMDB cannot be synced (the cause): write commands
+    /// get MISCONF, as Redis refuses writes after a failed AOF write or fsync, until
+    /// a sync succeeds.
+    package var persistenceFailure: String?
+    /// Asks the turn coordinator to commit LMDB's open window as soon as it may
+    /// (a snapshot waits for it: `afterCommit`).
+    package var onCommitNeeded: (() -> Void)?
 
     static func randomHex40() -> String { (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined() }
 
@@ -146,7 +155,9 @@ package final class ServerState {
     /// Runs `task` once every write made so far is committed: now, or after the turn's
     /// commit (a snapshot taken then holds every write acknowledged before it).
     func afterCommit(_ task: @escaping () -> Void) {
-        if store.hasPendingWrites { committedTasks.append(task) } else { task() }
+        guard store.hasPendingWrites else { return task() }
+        committedTasks.append(task)
+        onCommitNeeded?()
     }
 
     /// After the turn's commit (TurnCoordinator): the tasks that waited for it.

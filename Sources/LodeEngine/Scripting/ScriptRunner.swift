@@ -187,7 +187,7 @@ final class ScriptRunner: LuaHost {
             scheduleResume(script)
         case .finished(let reply):
             active = nil
-            script.caller.scriptFinished(reply, wrote: server.store.hasPendingWrites)
+            script.caller.scriptFinished(reply, wrote: server.store.hasTurnWrites)
         }
     }
 

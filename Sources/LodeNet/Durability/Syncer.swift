@@ -2,53 +2,63 @@ import Foundation
 import LodeEngine
 import LodeStore
 
-/// Makes committed transactions durable off the event loop, so that neither reads
-/// nor the next turn's writes ever wait for an fsync.
+/// Makes logged turns and committed windows durable off the event loop, so that
+/// neither reads nor the next turn's writes ever wait for an fsync.
 ///
-/// - `always`: the loop asks for a sync of sequence N; replies to the writes of
-///   turn N are held until `onSynced(N)` (called back on the loop). What is synced
-///   is the commit log (a sequential append), not LMDB's scattered pages; LMDB is
-///   synced at checkpoints. One fsync covers every commit made before it starts,
-///   so syncs group by themselves.
-/// - `everysec`: one fsync per second if anything was committed.
+/// Commit log (the fsync thread):
+/// - `always`: the loop asks for a sync of record N; replies to the writes of
+///   turn N are held until `onSynced(N)` (called back on the loop). One fsync covers
+///   every record written before it starts, so syncs group by themselves.
+/// - `everysec`: one fsync per second if anything was logged.
 /// - `no`: the OS flushes when it likes.
+///
+/// Checkpoints (their own queue, so that log syncs never wait behind one): after a
+/// window commit, `mdb_env_sync`, then the synced-commit marker, then the emptying
+/// of the log file the window's records were in (Store+Window.swift).
+///
+/// A failed sync is reported, never taken for success: `onSyncFailed` for the log,
+/// `onCheckpointed(.failure)` for a checkpoint.
 ///
 /// Thread safety: the fsync thread, the checkpoint queue and the event loop all
 /// call in. Everything they share is either immutable and `Sendable` (the LMDB
-/// sync handle and the commit log's files, safe from any thread by LMDB's and
-/// POSIX's guarantees; the callbacks) or guarded by `condition` (every `var`).
-/// The compiler cannot see a lock discipline, hence `@unchecked`.
+/// sync handle, the commit log's files and the marker, safe from any thread by
+/// LMDB's and POSIX's guarantees; the callbacks) or guarded by `condition` (every
+/// `var`). The compiler cannot see a lock discipline, hence `@unchecked`.
 final class Syncer: @unchecked Sendable {
+    struct Callbacks: Sendable {
+        var onSynced: @Sendable (UInt64) -> Void
+        var onSyncFailed: @Sendable (UInt64, String) -> Void
+        var onCheckpointed: @Sendable (Result<Store.WindowCommit, CheckpointError>) -> Void
+        /// Told how long each fsync took (the metrics endpoint's histogram; thread-safe).
+        var observeFsync: @Sendable (Duration) -> Void = { _ in }
+    }
+
+    struct CheckpointError: Error, CustomStringConvertible {
+        let description: String
+    }
+
     private let env: LMDBSyncHandle
     private let log: CommitLogFiles
-    /// Checkpoints sync all of LMDB's dirty pages (up to a second's worth): they run
-    /// on their own queue so that commit-log syncs of `always` never wait behind one.
+    private let marker: SyncedCommitMarker
     private let checkpointQueue = DispatchQueue(label: "lode-checkpoint")
-    private let onCheckpointed: @Sendable () -> Void
+    private let callbacks: Callbacks
     private let condition = NSCondition()
     private var policy: Configuration.FsyncPolicy
-    private var committed: UInt64 = 0
+    private var logged: UInt64 = 0
     private var requested: UInt64 = 0
     private var synced: UInt64 = 0
     private var stopping = false
     /// Signalled by the fsync thread as it ends (stop() waits for it).
     private let finished = DispatchSemaphore(value: 0)
     private var started = false
-    private let onSynced: @Sendable (UInt64) -> Void
-    /// Told how long each fsync took (the metrics endpoint's histogram; thread-safe).
-    private let observeFsync: @Sendable (Duration) -> Void
-    private let onError: @Sendable (String) -> Void
 
-    init(env: LMDBSyncHandle, log: CommitLogFiles, policy: Configuration.FsyncPolicy,
-         onSynced: @escaping @Sendable (UInt64) -> Void, onCheckpointed: @escaping @Sendable () -> Void,
-         onError: @escaping @Sendable (String) -> Void, observeFsync: @escaping @Sendable (Duration) -> Void = { _ in }) {
-        self.observeFsync = observeFsync
+    init(env: LMDBSyncHandle, log: CommitLogFiles, marker: SyncedCommitMarker, policy: Configuration.FsyncPolicy,
+         callbacks: Callbacks) {
         self.env = env
         self.log = log
-        self.onCheckpointed = onCheckpointed
+        self.marker = marker
         self.policy = policy
-        self.onSynced = onSynced
-        self.onError = onError
+        self.callbacks = callbacks
     }
 
     func start() {
@@ -70,10 +80,10 @@ final class Syncer: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Called by the loop after each commit.
-    func committed(_ sequence: UInt64, needsSync: Bool) {
+    /// Called by the loop after each logged turn; `needsSync` asks for an fsync now.
+    func logged(_ sequence: UInt64, needsSync: Bool) {
         condition.lock()
-        committed = sequence
+        logged = sequence
         if needsSync {
             requested = sequence
             condition.signal()
@@ -81,16 +91,29 @@ final class Syncer: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Syncs LMDB, then truncates commit-log `file` (all its records are in LMDB).
-    func checkpoint(file: Int) {
+    /// After a failed log sync: try again now (writes are refused meanwhile, so no
+    /// new record would ask for it).
+    func retry() {
+        condition.lock()
+        if logged > synced {
+            requested = logged
+            condition.signal()
+        }
+        condition.unlock()
+    }
+
+    /// Syncs LMDB after window commit `commit`, records it as synced, then empties
+    /// the log file that held its records.
+    func checkpoint(_ commit: Store.WindowCommit) {
         checkpointQueue.async { [self] in
             do {
                 try timed { try env.sync() }
-                log.truncate(file)
+                try marker.write(commit.transactionID)
+                log.truncate(commit.logFile)
+                callbacks.onCheckpointed(.success(commit))
             } catch {
-                onError("checkpoint fsync failed: \(error)")
+                callbacks.onCheckpointed(.failure(CheckpointError(description: "\(error)")))
             }
-            onCheckpointed()
         }
     }
 
@@ -111,25 +134,14 @@ final class Syncer: @unchecked Sendable {
         var lastEverysec = Date()
         while !stopping {
             if requested > synced {
-                let target = committed
-                condition.unlock()
-                do { try timed { try log.sync() } } catch { onError("commit log fsync failed: \(error)") }
-                onSynced(target)
-                condition.lock()
-                synced = max(synced, target)
+                syncLog()
                 continue
             }
             if policy == .everysec {
                 let due = lastEverysec.addingTimeInterval(1)
                 if Date() >= due {
                     lastEverysec = Date()
-                    if committed > synced {
-                        let target = committed
-                        condition.unlock()
-                        sync(upTo: target)
-                        condition.lock()
-                        synced = max(synced, target)
-                    }
+                    if logged > synced { syncLog() }
                     continue
                 }
                 _ = condition.wait(until: due)
@@ -140,19 +152,32 @@ final class Syncer: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Called and returns with `condition` locked.
+    private func syncLog() {
+        let target = logged
+        condition.unlock()
+        var failure: String?
+        do { try timed { try log.sync() } } catch { failure = "\(error)" }
+        condition.lock()
+        if let failure {
+            // Not synced: `synced` stays, so the next request (or second) tries again.
+            if requested >= target { requested = synced }
+            condition.unlock()
+            callbacks.onSyncFailed(target, failure)
+            Thread.sleep(forTimeInterval: 0.1)  // a failing disk is not retried in a busy loop
+            condition.lock()
+            return
+        }
+        synced = max(synced, target)
+        condition.unlock()
+        callbacks.onSynced(target)
+        condition.lock()
+    }
+
     private func timed(_ body: () throws -> Void) rethrows {
         let clock = ContinuousClock()
         let started = clock.now
         try body()
-        observeFsync(clock.now - started)
-    }
-
-    private func sync(upTo target: UInt64) {
-        do {
-            try timed { try env.sync() }
-        } catch {
-            onError("fsync failed: \(error)")
-        }
-        onSynced(target)
+        callbacks.observeFsync(clock.now - started)
     }
 }

@@ -28,9 +28,6 @@ final class RunningServer {
     private var expiryTask: RepeatedTask?
     private var checkpointTask: RepeatedTask?
     private var unmapTask: RepeatedTask?
-    /// Set while a checkpoint runs on the checkpoint queue (one at a time).
-    private final class CheckpointGate { var inFlight = false }
-    private let checkpoint = CheckpointGate()
 
     /// LMDB reads map file pages into this process; they are OS page cache but
     /// count in RSS. At most this much of them stays mapped, so the resident set
@@ -48,15 +45,18 @@ final class RunningServer {
         // The fsync thread calls back onto the loop; the loop-confined objects it
         // names cross as NIOLoopBound (checked on the loop, free in release builds).
         let coordinatorOnLoop = NIOLoopBound(coordinator, eventLoop: loop)
-        let gateOnLoop = NIOLoopBound(checkpoint, eventLoop: loop)
-        syncer = Syncer(env: store.env.syncHandle, log: store.commitLog.files, policy: config.appendFsync,
-                        onSynced: { seq in loop.execute { coordinatorOnLoop.value.synced(seq) } },
-                        onCheckpointed: { loop.execute { gateOnLoop.value.inFlight = false } },
-                        onError: { message in loop.execute { logger.warning("\(message)") } },
-                        observeFsync: { duration in exporter.fsyncDuration.record(duration) })
-        store.logging = config.appendFsync == .always
+        let callbacks = Syncer.Callbacks(
+            onSynced: { seq in loop.execute { coordinatorOnLoop.value.synced(seq) } },
+            onSyncFailed: { seq, message in loop.execute { coordinatorOnLoop.value.syncFailed(seq, message) } },
+            onCheckpointed: { result in loop.execute { coordinatorOnLoop.value.checkpointed(result) } },
+            observeFsync: { duration in exporter.fsyncDuration.record(duration) })
+        syncer = Syncer(env: store.env.syncHandle, log: store.commitLog.files, marker: store.syncedMarker,
+                        policy: config.appendFsync, callbacks: callbacks)
+        // Every policy: the commit log carries durability between LMDB's windows.
+        store.logging = true
         coordinator.syncer = syncer
         syncer.start()
+        state.onCommitNeeded = { [weak self] in self?.coordinator.requestCommit() }
         let stop = stopPromise
         state.shutdownRequested = { stop.succeed() }
         state.onConfigChange = { [weak self] updated in self?.configChanged(updated) }
@@ -187,16 +187,13 @@ final class RunningServer {
 
     private func scheduleHousekeeping() {
         scheduleExpiry()
-        // Checkpoint: once a second, sync LMDB and drop the commit-log records it holds.
-        checkpointTask = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
-            guard let self, !self.checkpoint.inFlight, self.store.commitLog.bytesInActive > 0,
-                  !self.store.hasPendingWrites else { return }
-            self.checkpoint.inFlight = true
-            self.syncer.checkpoint(file: self.store.commitLog.rotate())
+        // Commits a window no turn ended (writes stopped) and retries failed syncs.
+        checkpointTask = loop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { [weak self] _ in
+            self?.coordinator.tick()
         }
-        // Ten times a second: keys sit at their hash, so reads spread over the whole
+        // Fifty times a second: keys sit at their hash, so reads spread over the whole
         // file, and each page fault maps its neighbours too (the kernel's fault-around).
-        unmapTask = loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [weak self] _ in
+        unmapTask = loop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { [weak self] _ in
             if ProcessMemory.figures().fileBacked > Self.mappedLimit { self?.store.env.releaseMappedPages() }
         }
     }
@@ -228,7 +225,6 @@ final class RunningServer {
             (listenersPort, listenersBind) = (updated.port, updated.bind)
             rebind(updated)
         }
-        store.logging = updated.appendFsync == .always
         syncer.setPolicy(updated.appendFsync)
         state.logger.logLevel = updated.swiftLogLevel
         scheduleExpiry()

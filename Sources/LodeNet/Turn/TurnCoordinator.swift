@@ -2,28 +2,41 @@ import LodeEngine
 import LodeStore
 import NIOCore
 
-/// Ends each event-loop turn: commits the turn's writes in one LMDB transaction
-/// (group commit across all clients), then sends the replies that may go.
+/// Ends each event-loop turn and paces LMDB's windows.
 ///
-/// With `appendfsync always`, while one group's fsync is in flight the next
-/// group's writes stay in the open transaction (their replies are held anyway);
-/// when the fsync completes they are committed and synced together. Groups thus
-/// grow with the load, as in a database's log group commit.
+/// A turn's writes, from all clients, become one commit-log record (group commit);
+/// then the replies that may go are sent: at once with `everysec` and `no` (the
+/// record is in the page cache, so `kill -9` loses nothing), after the record's
+/// fsync with `always`. LMDB's transaction stays open across turns and is committed
+/// once per window (`commit-window-ms`, or sooner when `commit-window-bytes` of log
+/// were written, or when a snapshot needs it), never while the previous window's
+/// checkpoint is in flight (Store+Window.swift explains why power loss needs that).
 ///
-/// Confined to the event loop; the fsync thread reaches it through a
-/// `NIOLoopBound` (see `LodeService`).
+/// Confined to the event loop; the fsync thread and the checkpoint queue reach it
+/// through a `NIOLoopBound` (see `RunningServer`).
 final class TurnCoordinator {
     private let server: ServerState
     private let loop: EventLoop
     private var scheduled = false
     private var registered: [ConnectionHandler] = []
-    /// Connections with writes in the open, not yet committed transaction.
+    /// Connections with writes in the turn, not yet logged.
     private var uncommitted: [ConnectionHandler] = []
     /// Connections whose output waits for an fsync.
     private var holding: [ConnectionHandler] = []
     private(set) var syncedSequence: UInt64 = 0
-    private var syncInFlight = false
     var syncer: Syncer?
+    /// A window commit is being synced (or its failed sync waits for a retry).
+    private(set) var checkpointInFlight = false
+    private var failedCheckpoint: Store.WindowCommit?
+    private var commitRequested = false
+    private var lastWindowCommit = NIODeadline.now()
+    private var lastRetry = NIODeadline.distantPast
+    private var logFailure: String?
+    private var checkpointFailure: String?
+    private var stopped = false
+    /// A write failed on a full map: commit the window at once, even past a checkpoint
+    /// in flight (the store dropped its pins for the same reason).
+    private var mapFull = false
 
     init(server: ServerState, loop: EventLoop) {
         self.server = server
@@ -54,31 +67,28 @@ final class TurnCoordinator {
             h.inUncommittedGroup = true
             uncommitted.append(h)
         }
-        let store = server.store
         if server.holdsTransaction {
-            // A suspended script: its writes and the turn's stay uncommitted (and
+            // A suspended script: its writes and the turn's stay unlogged (and
             // their replies held) until it ends; other clients only get BUSY.
             for h in uncommitted { h.holdUntilSynced = .max }
-        } else if server.config.appendFsync == .always && syncInFlight && store.hasPendingWrites && store.turnFailure == nil {
-            // Join the next group: commit when the fsync in flight completes.
-            for h in uncommitted { h.holdUntilSynced = .max }
-            store.endReadSnapshot()
         } else {
-            commit()
+            logTurn()
         }
         for h in handlers {
             h.registeredForTurn = false
             h.flushIfReady(syncedSequence: syncedSequence)
         }
+        commitWindowIfDue()
         server.afterEndOfTurn()
     }
 
-    /// Commits the open transaction and releases or holds the replies it covers.
-    private func commit() {
+    /// Logs the turn's writes and releases or holds the replies they cover.
+    private func logTurn() {
         let group = uncommitted
         uncommitted.removeAll(keepingCapacity: true)
-        let result = server.store.endTurn()
-        switch result {
+        let always = server.config.appendFsync == .always
+        var held = false
+        switch server.store.endTurn() {
         case .failed:
             let failure = server.store.lastFailure
             let text = failure?.replyText ?? "ERR storage error; the write was not applied"
@@ -87,48 +97,148 @@ final class TurnCoordinator {
                 h.rollBackTurn(error: text)
                 h.holdUntilSynced = 0
             }
-        case .committed(let sequence):
+            // A full map: commit what was acknowledged now, so that the next writes start
+            // from a committed state (LMDB can then reuse the pages a commit frees).
+            if failure?.isMapFull == true { mapFull = true }
+        case .logged(let sequence), .committed(let sequence):
             server.stats.commits += 1
-            let always = server.config.appendFsync == .always
             if always {
+                held = true
                 for h in group {
                     h.holdUntilSynced = sequence
                     holding.append(h)
                 }
-                syncInFlight = true
             } else {
                 for h in group where h.holdUntilSynced == .max { h.holdUntilSynced = 0 }
                 syncedSequence = sequence
             }
-            syncer?.committed(sequence, needsSync: always)
+            syncer?.logged(sequence, needsSync: always)
         case .nothingWritten:
-            break
+            for h in group where h.holdUntilSynced == .max { h.holdUntilSynced = 0 }
         }
         for h in group {
-            h.clearRollbackMark()
+            // Held replies keep their mark: a failed fsync turns them into errors.
+            if !held { h.clearRollbackMark() }
             h.inUncommittedGroup = false
             h.flushIfReady(syncedSequence: syncedSequence)
         }
     }
 
+    // MARK: windows
+
+    /// Commits LMDB's window when it is due and allowed; hands it to the checkpoint.
+    func commitWindowIfDue() {
+        let store = server.store
+        guard !stopped, !checkpointInFlight || mapFull, !server.holdsTransaction, store.hasPendingWrites,
+              !store.hasTurnWrites else { return }
+        let config = server.config
+        let age = NIODeadline.now() - lastWindowCommit
+        guard commitRequested || mapFull || age >= .milliseconds(Int64(config.commitWindowMillis))
+            || store.windowLogBytes >= config.commitWindowBytes else { return }
+        commitRequested = false
+        mapFull = false
+        lastWindowCommit = .now()
+        do {
+            guard let commit = try store.commitWindow() else { return }
+            server.stats.windowCommits += 1
+            checkpointInFlight = true
+            pendingCommit = commit
+            syncer?.checkpoint(commit)
+        } catch {
+            server.noteStorageError(StoreError(error))
+        }
+        server.afterEndOfTurn()  // snapshots that waited for the commit
+    }
+
+    /// A snapshot needs LMDB to hold every write: commit as soon as allowed.
+    func requestCommit() {
+        commitRequested = true
+        scheduleEndOfTurn()
+    }
+
+    /// The checkpoint queue finished (on the loop).
+    func checkpointed(_ result: Result<Store.WindowCommit, Syncer.CheckpointError>) {
+        guard !stopped else { return }
+        switch result {
+        case .success:
+            checkpointInFlight = false
+            failedCheckpoint = nil
+            server.store.windowSynced()
+            setFailure(checkpoint: nil)
+            commitWindowIfDue()
+        case .failure(let error):
+            // LMDB may be behind the log on disk: no new window until a sync works.
+            if failedCheckpoint == nil { server.logger.warning("checkpoint failed: \(error)") }
+            setFailure(checkpoint: "\(error)")
+            failedCheckpoint = pendingCommit
+        }
+    }
+
+    /// The last window commit handed to the checkpoint (for a retry after a failure).
+    private var pendingCommit: Store.WindowCommit?
+
     /// Called on the loop when an fsync covering `sequence` has completed.
     func synced(_ sequence: UInt64) {
+        guard !stopped else { return }
         server.stats.syncs += 1
-        syncInFlight = false
+        setFailure(log: nil)
         syncedSequence = max(syncedSequence, sequence)
         var still: [ConnectionHandler] = []
         for h in holding {
-            if h.holdUntilSynced <= syncedSequence { h.flushIfReady(syncedSequence: syncedSequence) } else { still.append(h) }
+            if h.holdUntilSynced <= syncedSequence {
+                if !h.inUncommittedGroup { h.clearRollbackMark() }
+                h.flushIfReady(syncedSequence: syncedSequence)
+            } else {
+                still.append(h)
+            }
         }
         holding = still
-        if server.store.hasPendingWrites && !server.holdsTransaction { commit() }
     }
 
-    /// Shutdown: commit, then release every held reply (the store's close syncs).
+    /// The fsync of the log up to `sequence` failed: the replies it held become errors
+    /// (the writes are applied but were never known durable), and writes are refused
+    /// until a sync succeeds.
+    func syncFailed(_ sequence: UInt64, _ message: String) {
+        guard !stopped else { return }
+        if logFailure == nil { server.logger.warning("commit log fsync failed: \(message)") }
+        setFailure(log: message)
+        let text = "MISCONF Errors writing to the commit log: \(message)"
+        var still: [ConnectionHandler] = []
+        for h in holding {
+            if h.holdUntilSynced <= sequence {
+                h.rollBackTurn(error: text)
+                h.clearRollbackMark()
+                h.holdUntilSynced = 0
+                h.flushIfReady(syncedSequence: syncedSequence)
+            } else {
+                still.append(h)
+            }
+        }
+        holding = still
+    }
+
+    private func setFailure(log: String?? = .none, checkpoint: String?? = .none) {
+        if case .some(let l) = log { logFailure = l }
+        if case .some(let c) = checkpoint { checkpointFailure = c }
+        server.persistenceFailure = logFailure ?? checkpointFailure
+    }
+
+    /// Periodically: commit a window that no turn ended, retry failed syncs (once a second).
+    func tick() {
+        commitWindowIfDue()
+        guard logFailure != nil || failedCheckpoint != nil, NIODeadline.now() - lastRetry >= .seconds(1) else { return }
+        lastRetry = .now()
+        if logFailure != nil { syncer?.retry() }
+        if let commit = failedCheckpoint { syncer?.checkpoint(commit) }
+    }
+
+    /// Shutdown: log the last turn, then release every held reply (the store's close
+    /// commits the window and syncs).
     func drain(_ handlers: [ConnectionHandler]) {
         scheduled = false
         registered.removeAll()
-        commit()
+        logTurn()
+        stopped = true
         syncedSequence = .max
         for h in handlers + holding { h.closeForShutdown() }
         holding.removeAll()

@@ -139,6 +139,13 @@ public final class LMDBEnvironment {
         return nil
     }
 
+    /// The id of the last committed write transaction (its meta page's generation).
+    public var lastTransactionID: UInt64 {
+        var i = MDB_envinfo()
+        mdb_env_info(handle, &i)
+        return UInt64(i.me_last_txnid)
+    }
+
     public func info() -> Info {
         var i = MDB_envinfo()
         var s = MDB_stat()
@@ -172,6 +179,13 @@ public final class LMDBTransaction {
     }
 
     public var isActive: Bool { handle != nil && !isReset }
+
+    /// LMDB's transaction id: a write transaction's commit is meta-page generation
+    /// `id`; a read transaction sees the snapshot of commit `id`.
+    public var id: UInt64 {
+        guard let handle else { return 0 }
+        return UInt64(mdb_txn_id(handle))
+    }
 
     public func openDatabase(_ name: String, create: Bool) throws(LMDBError) -> LMDBDatabase {
         var dbi = MDB_dbi()

@@ -3,16 +3,16 @@ import NIOCore
 import Glibc
 #endif
 
-/// The commit log that makes `appendfsync always` cheap: each committed turn's
-/// writes are appended here as one record and fdatasync'ed — one sequential
-/// append — instead of fsyncing the scattered B-tree pages of LMDB (measured on
-/// this disk: 0.27 ms vs 1.5 ms for a 50-write turn). LMDB still commits every
-/// turn (so reads and `kill -9` are unaffected); it is synced at checkpoints, after
-/// which the log records it holds are dropped. At start-up, records newer than
+/// The commit log: how a turn's writes become durable before LMDB commits them.
+/// Each turn that wrote appends one record (page cache: survives `kill -9`);
+/// fdatasync'ed per group with `appendfsync always`, once a second with
+/// `everysec` — one sequential append instead of LMDB's scattered B-tree pages.
+/// LMDB commits once per window (Store+Window.swift); once a window's commit is
+/// synced, the records it holds are dropped. At start-up, records newer than
 /// LMDB's last commit (`info/seq`) are replayed.
 ///
-/// Two files alternate (`commit-0.log`, `commit-1.log`): a checkpoint switches
-/// appends to the other (empty) file, syncs LMDB, then truncates the old one.
+/// Two files alternate (`commit-0.log`, `commit-1.log`): a window commit switches
+/// appends to the other (empty) file; its checkpoint syncs LMDB, then truncates the old one.
 ///
 /// Record: `seq u64 | length u32 | crc32c u32 | ops`, integers big-endian. A torn
 /// tail (bad length or checksum) ends the replay of that file.
@@ -148,13 +148,17 @@ public final class CommitLog {
         frame.writeInteger(pending.withUnsafeReadableBytes { CRC32C.checksum($0) })
         frame.writeBuffer(&pending)
         pending.clear()
+        let fd = fds[active]
         try frame.withUnsafeReadableBytes { raw in
             var off = 0
             while off < raw.count {
-                let n = write(fds[active], raw.baseAddress! + off, raw.count - off)
+                let n = write(fd, raw.baseAddress! + off, raw.count - off)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw StoreError.io(operation: "write to the commit log", errno: errno)
+                    let code = errno
+                    // A partial record would end every later replay of this file: cut it off.
+                    _ = ftruncate(fd, off_t(bytesInActive))
+                    throw StoreError.io(operation: "write to the commit log", errno: code)
                 }
                 off += n
             }
@@ -172,7 +176,10 @@ public final class CommitLog {
     }
 
     /// Empties `file` (0 or 1); see `CommitLogFiles.truncate`.
-    public func truncate(_ file: Int) { files.truncate(file) }
+    public func truncate(_ file: Int) {
+        files.truncate(file)
+        if file == active { bytesInActive = 0 }
+    }
 
     // MARK: recovery
 

@@ -6,9 +6,12 @@ import Glibc
 /// The storage engine: every read and write of user data goes through here, so the
 /// hot cache and LMDB can never disagree.
 ///
-/// Confined to one thread (the event loop). Writes of one event-loop turn share one
-/// LMDB write transaction, committed by `endTurn()` before any reply of that turn
-/// is sent (group commit). Reads use the write transaction when one is open, else a
+/// Confined to one thread (the event loop). With `logging` (the server), each turn's
+/// writes are appended to the commit log as one record by `endTurn()` before any
+/// reply of that turn is sent, and LMDB's write transaction stays open across turns:
+/// `commitWindow()` commits it once per window (Store+Window.swift), so a page
+/// dirtied by many keys is written once. Without `logging` (the offline tools) every
+/// `endTurn()` commits. Reads use the write transaction when one is open, else a
 /// read transaction that is reset at the end of every turn so it never pins pages.
 public final class Store {
     public struct Options {
@@ -30,9 +33,12 @@ public final class Store {
 
     public let env: LMDBEnvironment
     public internal(set) var cache: HotCache
-    /// The commit log (used with `appendfsync always`; see CommitLog).
+    /// The commit log: what makes a turn's writes durable before LMDB commits them.
     public let commitLog: CommitLog
-    /// When set, every write is also appended to the commit log.
+    /// Which LMDB commit is known to be on disk (see `SyncedCommitMarker`).
+    public let syncedMarker: SyncedCommitMarker
+    /// When set, every write is also appended to the commit log and LMDB commits
+    /// once per window (`commitWindow`) instead of once per turn.
     public var logging = false
     /// Told of every key deleted because its time came (lazily on access or by
     /// active expiry): WATCH and keyspace notifications hear of expiries here.
@@ -71,8 +77,24 @@ public final class Store {
 
     /// Incremented by every put or delete; lets the caller see whether a command wrote.
     public internal(set) var writeCount = 0
-    /// Sequence number of the last committed write transaction.
+    /// Sequence number of the last commit-log record that LMDB holds (`info/seq`).
     public internal(set) var committedSequence: UInt64 = 0
+    /// Sequence number of the last commit-log record written (≥ committedSequence).
+    public internal(set) var loggedSequence: UInt64 = 0
+    /// When the open window logged its first record (monotonic ns), and its bytes.
+    public internal(set) var windowOpenedAt: UInt64?
+    public internal(set) var windowLogBytes = 0
+    /// Read transactions pinning the snapshots a power loss may fall back to: the
+    /// last synced commit and the commit after it (see Store+Window.swift).
+    var syncedPin: LMDBTransaction?
+    var unsyncedPin: LMDBTransaction?
+    /// Set when writes acknowledged through the log could not be put back into LMDB
+    /// after a failed write: every later write is refused with it until a restart.
+    public internal(set) var replayFailure: StoreError?
+    /// Why the last `.failed` turn failed.
+    public internal(set) var lastFailure: StoreError?
+    /// Set while `rollBackToLog` replays the log (a failure then is not rolled back again).
+    var replaying = false
     /// Set when a write failed in this turn: the turn's transaction was aborted and
     /// further writes are refused until `endTurn()`.
     public internal(set) var turnFailure: StoreError?
@@ -94,6 +116,12 @@ public final class Store {
         precondition(options.databases >= 1 && options.databases <= 255)  // 255: the element cache's namespace
         databases = options.databases
         stringChunkSize = max(1, options.stringChunkSize)
+        syncedMarker = try SyncedCommitMarker(directory: options.path)
+        if let synced = syncedMarker.read(),
+           case .rolledBack(let dropped, _) = try LMDBMetaPages.rollBack(options.path + "/data.mdb", toSynced: synced) {
+            options.log("LMDB commit \(dropped) was not known to be on disk: opened at synced commit \(synced); "
+                        + "the commit log holds the writes after it")
+        }
         env = try LMDBEnvironment(path: options.path, options: .init(mapSize: options.mapSize))
         cache = HotCache(capacity: options.cacheBytes, policy: options.cachePolicy)
         log = options.log
@@ -122,6 +150,7 @@ public final class Store {
         if let raw: [UInt8] = try Self.getBytes(txn, infoDB, "seq"), raw.count == 8 {
             committedSequence = raw.withUnsafeBytes { KeyEncoding.readBigEndian($0, at: 0) }
         }
+        loggedSequence = committedSequence
         try txn.commit()
         readTxn = try LMDBTransaction(env, readOnly: true)
         readTxn.reset()
@@ -140,40 +169,41 @@ public final class Store {
     /// Format 2's databases while a format 1 directory is being replayed.
     var legacy: (keys: LMDBDatabase, expires: LMDBDatabase, elements: LMDBDatabase)?
 
-    /// Replays commit-log records that LMDB does not have (a power loss after the
-    /// log was synced but before LMDB was), then checkpoints.
+    /// Replays commit-log records that LMDB does not have (a crash or power loss
+    /// before their window was committed or synced), then checkpoints.
     func recover() throws {
         try loadLastVersion(currentReadTxn())
-        let missing = commitLog.readAll().filter { $0.sequence > committedSequence }
+        let missing = Self.contiguous(commitLog.readAll(), after: committedSequence)
         if !missing.isEmpty {
-            for entry in missing {
-                for op in entry.ops {
-                    switch op {
-                    case .put(let db, let key, let record): try put(db: db, key: key, record: record)
-                    case .delete(let db, let key, let keep): try delete(db: db, key: key, keepElements: keep)
-                    case .flush(let db): try flush(db: db)
-                    case .flushAll: try flushAll()
-                    case .swap(let a, let b): try swap(a, b)
-                    case .meta(let name, let value): try putMeta(name, Array(value.readableBytesView))
-                    case .setElement(let v, let sub, let value, let hashed):
-                        try setElement(version: v, sub, value: value, hashed: hashed)
-                    case .removeElement(let v, let sub, let hashed): try removeElement(version: v, sub, hashed: hashed)
-                    case .scoreIndex(let v, let score, let member, let present):
-                        if present {
-                            try scoreIndexPut(version: v, score: score, member: member)
-                        } else {
-                            try scoreIndexDelete(version: v, score: score, member: member)
-                        }
-                    }
-                }
-            }
+            try replay(missing)
+            replayedRecords = missing.count
+            let lmdbSequence = committedSequence
             committedSequence = missing.last!.sequence - 1
-            guard case .committed = endTurn() else { throw StoreError.recoveryFailed(lastFailure) }
+            guard case .committed = endTurn() else {
+                guard lastFailure?.isDiskFull == true || lastFailure?.isMapFull == true else {
+                    throw StoreError.recoveryFailed(lastFailure)
+                }
+                // No room to commit them: they stay in the open transaction (and in the
+                // log, kept), and the server commits them once there is room.
+                committedSequence = lmdbSequence
+                reloadCounters()
+                try replay(missing)
+                loggedSequence = missing.last!.sequence
+                log("commit log replayed but not committed (\(lastFailure!)): kept in the log until LMDB has room")
+                cache.removeAll()
+                return
+            }
         }
+        try checkpointNow()
+        cache.removeAll()
+    }
+
+    /// Syncs LMDB, records its last commit as synced, and empties the commit log.
+    func checkpointNow() throws {
         try env.sync()
+        try syncedMarker.write(env.lastTransactionID)
         commitLog.truncate(0)
         commitLog.truncate(1)
-        cache.removeAll()
     }
 
     /// How many commit-log records start-up replayed (for the log and tests).
@@ -187,13 +217,21 @@ public final class Store {
         if try g.last() { lastVersion = max(lastVersion, g.withCurrent { k, _ in KeyEncoding.readBigEndian(k, at: 0) }) }
     }
 
+    /// Commits what is open (the log holds it, acknowledged), syncs, records the sync
+    /// and empties the commit log, then closes LMDB. When the commit fails (a full
+    /// disk) the log is kept: the next start replays it.
     public func close() {
+        var clean = true
+        if writeTxn != nil && turnFailure == nil && replayFailure == nil {
+            commitLog.discardPending()  // a turn that never ended was never acknowledged
+            do { _ = try commitWindow() } catch { clean = false }
+        }
+        if writeTxn != nil || loggedSequence > committedSequence || replayFailure != nil { clean = false }
         readTxn.abort()
         writeTxn?.abort()
-        if (try? env.sync()) != nil {
-            commitLog.truncate(0)
-            commitLog.truncate(1)
-        }
+        syncedPin?.abort()
+        unsyncedPin?.abort()
+        if clean { try? checkpointNow() } else { try? env.sync() }
         env.close()
     }
 
@@ -237,6 +275,11 @@ public final class Store {
 
     func beginWrite() throws -> LMDBTransaction {
         if let turnFailure { throw turnFailure }
+        if replayFailure != nil {
+            // Try again to put the logged writes back (the failure may have passed).
+            rollBackToLog()
+            if let replayFailure { throw replayFailure }
+        }
         if let writeTxn { return writeTxn }
         readTxn.reset()
         do {
@@ -248,15 +291,28 @@ public final class Store {
         }
     }
 
-    /// Aborts the turn's transaction after a failed write: what it held is lost, so
-    /// the cache and counters are reloaded from the last commit.
+    /// Aborts the transaction after a failed write. What it held since the last
+    /// LMDB commit is lost from LMDB, so the cache and counters are reloaded from
+    /// that commit; with `logging` the records logged since (acknowledged writes of
+    /// earlier turns) are replayed into a new transaction at once, so only the
+    /// failing turn's writes are dropped.
     func fail(_ error: Error) -> StoreError {
         if let e = error as? StoreError { return e }
-        writeTxn?.abort()
-        writeTxn = nil
-        cache.removeAll()
-        reloadCounters()
         let e = StoreError(error)
+        if e.isMapFull {
+            // The pins keep the pages of the last two windows from reuse (power-loss
+            // safety); a full map needs them more: until the next window, it goes without.
+            syncedPin?.abort()
+            unsyncedPin?.abort()
+            (syncedPin, unsyncedPin) = (nil, nil)
+        }
+        if replaying {
+            // A write of the replay itself: rollBackToLog reports it.
+            writeTxn?.abort()
+            writeTxn = nil
+            return e
+        }
+        rollBackToLog(commitEach: e.isMapFull)
         turnFailure = e
         return e
     }
@@ -282,86 +338,6 @@ public final class Store {
         var map = (0...255).map { UInt8($0) }
         if let raw: [UInt8] = try getBytes(txn, infoDB, "dbmap"), raw.count == 256 { map = raw }
         return (counts, expires, map)
-    }
-
-    public enum TurnResult: Equatable {
-        case nothingWritten
-        case committed(sequence: UInt64)
-        case failed
-    }
-
-    /// Ends the event-loop turn: commits the turn's writes (one transaction for all
-    /// clients) and releases the read snapshot.
-    public func endTurn() -> TurnResult {
-        readTxn.reset()
-        if let failure = turnFailure {
-            turnFailure = nil
-            lastFailure = failure
-            commitLog.discardPending()
-            return .failed
-        }
-        guard let t = writeTxn else { return .nothingWritten }
-        writeTxn = nil
-        let sequence = committedSequence + 1
-        do {
-            var seq: [UInt8] = []
-            KeyEncoding.appendBigEndian(sequence, to: &seq)
-            try Self.putBytes(t, infoDB, "seq", seq)
-            if countsDirty {
-                var raw = [UInt8]()
-                raw.reserveCapacity(256 * 16)
-                for i in 0..<256 {
-                    KeyEncoding.appendBigEndian(UInt64(keyCounts[i]), to: &raw)
-                    KeyEncoding.appendBigEndian(UInt64(expireCounts[i]), to: &raw)
-                }
-                try Self.putBytes(t, infoDB, "counts", raw)
-                countsDirty = false
-            }
-            try t.commit()
-        } catch {
-            t.abort()
-            lastFailure = StoreError(error)
-            cache.removeAll()
-            reloadCounters()
-            readTxn.reset()
-            commitLog.discardPending()
-            return .failed
-        }
-        committedSequence = sequence
-        do {
-            try commitLog.writePending(sequence: sequence)
-        } catch {
-            // LMDB holds the writes; only their early durability is lost.
-            logWriteError = "\(error)"
-        }
-        return .committed(sequence: sequence)
-    }
-
-    /// Raises the committed sequence to at least `sequence`; the next `endTurn()`
-    /// commits it (as `sequence + 1`). An environment built elsewhere to replace a data
-    /// directory's (lode-dump restore --flush) must carry a sequence at least that of
-    /// the one it replaces, so commit-log records left beside it are never replayed onto it.
-    public func advanceCommittedSequence(to sequence: UInt64) throws {
-        guard sequence > committedSequence else { return }
-        _ = try beginWrite()
-        committedSequence = sequence
-    }
-
-    /// Why the last `.failed` turn failed.
-    public internal(set) var lastFailure: StoreError?
-
-    /// The last failure to append to the commit log, if any.
-    public var logWriteError: String?
-
-    /// Drops the open transaction's writes (a script that never ended, at
-    /// SHUTDOWN NOSAVE): the cache and counters are reloaded from the last commit.
-    public func discardTurn() {
-        writeTxn?.abort()
-        writeTxn = nil
-        turnFailure = nil
-        commitLog.discardPending()
-        cache.removeAll()
-        reloadCounters()
     }
 
     // MARK: metadata records

@@ -117,9 +117,12 @@ enum ServerCommands {
                      "lmdb_garbage_versions:\((try? s.store.garbageCount()) ?? 0)"] + scriptMemory(s)
         case "persistence":
             lines = ["# Persistence", "loading:0", "async_loading:0"] + s.rdbSaves.infoLines(s) + [
-                     "aof_enabled:1", "aof_rewrite_in_progress:0", "aof_last_write_status:\(s.stats.storageErrors == 0 ? "ok" : "err")",
-                     "appendfsync:\(s.config.appendFsync.rawValue)", "lmdb_commits:\(s.stats.commits)",
-                     "lmdb_syncs:\(s.stats.syncs)", "storage_errors:\(s.stats.storageErrors)"]
+                     "aof_enabled:1", "aof_rewrite_in_progress:0",
+                     "aof_last_write_status:\(s.stats.storageErrors == 0 && s.persistenceFailure == nil ? "ok" : "err")",
+                     "appendfsync:\(s.config.appendFsync.rawValue)", "log_records:\(s.stats.commits)",
+                     "log_syncs:\(s.stats.syncs)", "lmdb_commits:\(s.stats.windowCommits)",
+                     "lmdb_pending_records:\(s.store.loggedSequence - s.store.committedSequence)",
+                     "storage_errors:\(s.stats.storageErrors)"]
         case "stats":
             let hits = s.store.cache.hits, misses = s.store.cache.misses
             let ratio = hits + misses == 0 ? 0 : Double(hits) / Double(hits + misses)
