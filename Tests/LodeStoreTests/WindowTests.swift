@@ -32,6 +32,14 @@ final class WindowTests: XCTestCase {
         try store.get(db: 0, key: ByteBuffer(string: key), now: 0).map { String(buffer: $0.value) }
     }
 
+    /// Copies files of the store's directory into a new subdirectory: what a crash left on disk.
+    private func copyFiles(_ names: [String], to name: String) throws -> String {
+        let copy = dir + "/" + name
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        for file in names { try FileManager.default.copyItem(atPath: dir + "/" + file, toPath: copy + "/" + file) }
+        return copy
+    }
+
     func testTurnsAreLoggedAndLMDBCommitsOncePerWindow() throws {
         let store = try open()
         let txnBefore = store.env.lastTransactionID
@@ -60,11 +68,7 @@ final class WindowTests: XCTestCase {
         try set(store, "b", "2")
         try store.delete(db: 0, key: ByteBuffer(string: "a"))
         _ = store.endTurn()
-        let copy = dir + "/crashed"
-        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
-        for name in ["data.mdb", "commit-0.log", "commit-1.log", SyncedCommitMarker.fileName] {
-            try FileManager.default.copyItem(atPath: dir + "/" + name, toPath: copy + "/" + name)
-        }
+        let copy = try copyFiles(["data.mdb", "commit-0.log", "commit-1.log", SyncedCommitMarker.fileName], to: "crashed")
         store.close()
         store = try open(copy)
         XCTAssertEqual(store.replayedRecords, 2)
@@ -110,12 +114,8 @@ final class WindowTests: XCTestCase {
         _ = store.endTurn()
         let unsynced = try XCTUnwrap(store.commitWindow())
         XCTAssertEqual(unsynced.transactionID, synced.transactionID + 1)
-        let copy = dir + "/powerloss"
-        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
-        // The log file of the unsynced window's records is gone: only LMDB's old snapshot is left to show.
-        for name in ["data.mdb", SyncedCommitMarker.fileName] {
-            try FileManager.default.copyItem(atPath: dir + "/" + name, toPath: copy + "/" + name)
-        }
+        // Without the log: only LMDB's synced snapshot is left to show the unsynced commit's values.
+        let copy = try copyFiles(["data.mdb", SyncedCommitMarker.fileName], to: "powerloss")
         store.close()
         let metas = try XCTUnwrap(LMDBMetaPages.read(copy + "/data.mdb"))
         XCTAssertEqual(max(metas.0.txnID, metas.1.txnID), unsynced.transactionID)

@@ -106,7 +106,7 @@ final class DataDirectory {
         let newFile = workPath + "/data.mdb"
         try fsyncPath(newFile)
         // The marker names a commit of the old file: it must never judge the new one.
-        unlink(path + "/synced.lode")
+        unlink(path + "/" + SyncedCommitMarker.fileName)
         try fsyncPath(path)
         guard rename(newFile, dataFile) == 0 else { throw ToolError("rename \(newFile) → \(dataFile) failed: \(errnoText())") }
         try fsyncPath(path)

@@ -25,9 +25,8 @@ final class TurnCoordinator {
     private var holding: [ConnectionHandler] = []
     private(set) var syncedSequence: UInt64 = 0
     var syncer: Syncer?
-    /// A window commit is being synced (or its failed sync waits for a retry).
-    private(set) var checkpointInFlight = false
-    private var failedCheckpoint: Store.WindowCommit?
+    /// The window commit being synced (or whose failed sync waits for a retry).
+    private var inFlightCommit: Store.WindowCommit?
     private var commitRequested = false
     private var lastWindowCommit = NIODeadline.now()
     private var lastRetry = NIODeadline.distantPast
@@ -129,7 +128,7 @@ final class TurnCoordinator {
     /// Commits LMDB's window when it is due and allowed; hands it to the checkpoint.
     func commitWindowIfDue() {
         let store = server.store
-        guard !stopped, !checkpointInFlight || mapFull, !server.holdsTransaction, store.hasPendingWrites,
+        guard !stopped, inFlightCommit == nil || mapFull, !server.holdsTransaction, store.hasPendingWrites,
               !store.hasTurnWrites else { return }
         let config = server.config
         let age = NIODeadline.now() - lastWindowCommit
@@ -141,8 +140,7 @@ final class TurnCoordinator {
         do {
             guard let commit = try store.commitWindow() else { return }
             server.stats.windowCommits += 1
-            checkpointInFlight = true
-            pendingCommit = commit
+            inFlightCommit = commit
             syncer?.checkpoint(commit)
         } catch {
             server.noteStorageError(StoreError(error))
@@ -160,22 +158,19 @@ final class TurnCoordinator {
     func checkpointed(_ result: Result<Store.WindowCommit, Syncer.CheckpointError>) {
         guard !stopped else { return }
         switch result {
-        case .success:
-            checkpointInFlight = false
-            failedCheckpoint = nil
+        case .success(let commit):
+            // An older commit's checkpoint (one made past it on a full map) changes nothing.
+            guard commit == inFlightCommit else { return }
+            inFlightCommit = nil
             server.store.windowSynced()
             setFailure(checkpoint: nil)
             commitWindowIfDue()
         case .failure(let error):
             // LMDB may be behind the log on disk: no new window until a sync works.
-            if failedCheckpoint == nil { server.logger.warning("checkpoint failed: \(error)") }
+            if checkpointFailure == nil { server.logger.warning("checkpoint failed: \(error)") }
             setFailure(checkpoint: "\(error)")
-            failedCheckpoint = pendingCommit
         }
     }
-
-    /// The last window commit handed to the checkpoint (for a retry after a failure).
-    private var pendingCommit: Store.WindowCommit?
 
     /// Called on the loop when an fsync covering `sequence` has completed.
     func synced(_ sequence: UInt64) {
@@ -226,10 +221,10 @@ final class TurnCoordinator {
     /// Periodically: commit a window that no turn ended, retry failed syncs (once a second).
     func tick() {
         commitWindowIfDue()
-        guard logFailure != nil || failedCheckpoint != nil, NIODeadline.now() - lastRetry >= .seconds(1) else { return }
+        guard logFailure != nil || checkpointFailure != nil, NIODeadline.now() - lastRetry >= .seconds(1) else { return }
         lastRetry = .now()
         if logFailure != nil { syncer?.retry() }
-        if let commit = failedCheckpoint { syncer?.checkpoint(commit) }
+        if checkpointFailure != nil, let commit = inFlightCommit { syncer?.checkpoint(commit) }
     }
 
     /// Shutdown: log the last turn, then release every held reply (the store's close

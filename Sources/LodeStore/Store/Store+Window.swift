@@ -69,7 +69,6 @@ extension Store {
             return .failed
         }
         loggedSequence = sequence
-        if windowOpenedAt == nil { windowOpenedAt = DispatchTimeNow.nanoseconds() }
         windowLogBytes += commitLog.bytesInActive - before
         return .logged(sequence: sequence)
     }
@@ -83,17 +82,14 @@ extension Store {
         writeTxn = nil
         let id = t.id
         do {
-            try writeSequenceAndCounts(t, sequence: loggedSequence)
-            try t.commit()
+            try commit(t, sequence: loggedSequence)
         } catch {
-            t.abort()
             let e = StoreError(error)
             lastFailure = e
             rollBackToLog()
             throw e
         }
         committedSequence = loggedSequence
-        windowOpenedAt = nil
         windowLogBytes = 0
         // Pins this commit's snapshot: it is what a power loss falls back to once synced.
         unsyncedPin = try? LMDBTransaction(env, readOnly: true)
@@ -107,6 +103,13 @@ extension Store {
         unsyncedPin = nil
     }
 
+    /// Lets LMDB reuse the pages the pins hold (a full map; close).
+    func releasePins() {
+        syncedPin?.abort()
+        unsyncedPin?.abort()
+        (syncedPin, unsyncedPin) = (nil, nil)
+    }
+
     /// Without `logging`: commits the turn's transaction at once.
     private func commitUnlogged() -> TurnResult {
         readTxn.reset()
@@ -114,20 +117,27 @@ extension Store {
         writeTxn = nil
         let sequence = committedSequence + 1
         do {
-            try writeSequenceAndCounts(t, sequence: sequence)
-            try t.commit()
+            try commit(t, sequence: sequence)
         } catch {
-            t.abort()
             lastFailure = StoreError(error)
-            cache.removeAll()
-            reloadCounters()
-            readTxn.reset()
-            commitLog.discardPending()
+            rollBackToLog()  // without logging: the cache and counters restart from the last commit
             return .failed
         }
         committedSequence = sequence
         loggedSequence = sequence
         return .committed(sequence: sequence)
+    }
+
+    /// Commits `t` as holding the log records up to `sequence` (with the key counts);
+    /// on failure `t` is aborted.
+    private func commit(_ t: LMDBTransaction, sequence: UInt64) throws {
+        do {
+            try writeSequenceAndCounts(t, sequence: sequence)
+            try t.commit()
+        } catch {
+            t.abort()
+            throw error
+        }
     }
 
     private func writeSequenceAndCounts(_ t: LMDBTransaction, sequence: UInt64) throws {
@@ -176,7 +186,6 @@ extension Store {
         reloadCounters()
         readTxn.reset()
         guard logging, loggedSequence > committedSequence else {
-            windowOpenedAt = nil
             windowLogBytes = 0
             return
         }
@@ -196,13 +205,7 @@ extension Store {
                     try replay([record])
                     guard let t = writeTxn else { continue }
                     writeTxn = nil
-                    do {
-                        try writeSequenceAndCounts(t, sequence: record.sequence)
-                        try t.commit()
-                    } catch {
-                        t.abort()
-                        throw error
-                    }
+                    try commit(t, sequence: record.sequence)
                     committedSequence = record.sequence
                 }
             } else {
@@ -254,13 +257,5 @@ extension Store {
                 }
             }
         }
-    }
-}
-
-enum DispatchTimeNow {
-    static func nanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }

@@ -81,15 +81,15 @@ public final class Store {
     public internal(set) var committedSequence: UInt64 = 0
     /// Sequence number of the last commit-log record written (≥ committedSequence).
     public internal(set) var loggedSequence: UInt64 = 0
-    /// When the open window logged its first record (monotonic ns), and its bytes.
-    public internal(set) var windowOpenedAt: UInt64?
+    /// Bytes logged since LMDB's last commit (`commit-window-bytes` bounds them).
     public internal(set) var windowLogBytes = 0
     /// Read transactions pinning the snapshots a power loss may fall back to: the
     /// last synced commit and the commit after it (see Store+Window.swift).
     var syncedPin: LMDBTransaction?
     var unsyncedPin: LMDBTransaction?
     /// Set when writes acknowledged through the log could not be put back into LMDB
-    /// after a failed write: every later write is refused with it until a restart.
+    /// after a failed write: every later write tries again, and is refused with it
+    /// while the replay still fails.
     public internal(set) var replayFailure: StoreError?
     /// Why the last `.failed` turn failed.
     public internal(set) var lastFailure: StoreError?
@@ -186,7 +186,6 @@ public final class Store {
                 // No room to commit them: they stay in the open transaction (and in the
                 // log, kept), and the server commits them once there is room.
                 committedSequence = lmdbSequence
-                reloadCounters()
                 try replay(missing)
                 loggedSequence = missing.last!.sequence
                 log("commit log replayed but not committed (\(lastFailure!)): kept in the log until LMDB has room")
@@ -229,8 +228,7 @@ public final class Store {
         if writeTxn != nil || loggedSequence > committedSequence || replayFailure != nil { clean = false }
         readTxn.abort()
         writeTxn?.abort()
-        syncedPin?.abort()
-        unsyncedPin?.abort()
+        releasePins()
         if clean { try? checkpointNow() } else { try? env.sync() }
         env.close()
     }
@@ -302,9 +300,7 @@ public final class Store {
         if e.isMapFull {
             // The pins keep the pages of the last two windows from reuse (power-loss
             // safety); a full map needs them more: until the next window, it goes without.
-            syncedPin?.abort()
-            unsyncedPin?.abort()
-            (syncedPin, unsyncedPin) = (nil, nil)
+            releasePins()
         }
         if replaying {
             // A write of the replay itself: rollBackToLog reports it.
