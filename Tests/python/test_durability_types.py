@@ -61,13 +61,15 @@ def lmdb_info(c):
 def wait_for_sweeper(c, entries=None, timeout=SWEEP_TIMEOUT):
     """Polls INFO until no collection waits for the sweeper and, if `entries` is
     given, lmdb_element_entries is that number (expired collections are only
-    handed to the sweeper by the next expiry cycle). Returns the figures; on
-    redis-server, which has no sweeper, returns {} at once."""
+    handed to the sweeper by the next expiry cycle), and LMDB committed it all (the
+    file figures count committed pages). Returns the figures; on redis-server,
+    which has no sweeper, returns {} at once."""
     def done():
         info = lmdb_info(c)
         if not info:
             return True, info
-        ok = info["lmdb_garbage_versions"] == 0 and entries in (None, info["lmdb_element_entries"])
+        committed = b"lmdb_window_open:0\r\n" in c.call("INFO", "persistence")
+        ok = committed and info["lmdb_garbage_versions"] == 0 and entries in (None, info["lmdb_element_entries"])
         return ok, info
     ok, info = poll(lambda: (lambda r: r if r[0] else None)(done()), timeout=timeout, interval=0.05) or done()
     assert ok, f"sweeper not done after {timeout}s (expected {entries} element entries): {info}"

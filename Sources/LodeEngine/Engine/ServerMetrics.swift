@@ -31,7 +31,7 @@ package struct ServerMetrics: Sendable {
     package var slowlogLength = 0
     // Lode's own
     package var cacheUsedBytes = 0, cacheMaxBytes = 0, cacheKeys = 0, cacheHits = 0, cacheMisses = 0
-    package var lmdbUsedBytes = 0, lmdbMapSize = 0, sweeperBacklog = 0
+    package var lmdbUsedBytes = 0, lmdbMapSize = 0, lmdbFileBytes = 0, lmdbFreeBytes = 0, sweeperBacklog = 0
     package var commits = 0, syncs = 0, storageErrors = 0
 
     package init() {}
@@ -68,8 +68,9 @@ extension ServerState {
         let cache = store.cache
         (m.cacheUsedBytes, m.cacheMaxBytes, m.cacheKeys) = (cache.usedBytes, cache.capacity, cache.count)
         (m.cacheHits, m.cacheMisses) = (cache.hits, cache.misses)
-        let env = store.env.info()
-        (m.lmdbUsedBytes, m.lmdbMapSize) = ((env.lastPage + 1) * env.pageSize, env.mapSize)
+        let space = store.space()
+        (m.lmdbUsedBytes, m.lmdbMapSize) = (space.highWaterBytes, store.env.info().mapSize)
+        (m.lmdbFileBytes, m.lmdbFreeBytes) = (space.fileBytes, space.freeBytes)
         m.sweeperBacklog = (try? store.garbageCount()) ?? 0
         (m.commits, m.syncs, m.storageErrors) = (stats.commits, stats.syncs, stats.storageErrors)
         return m

@@ -212,7 +212,9 @@ final class RunningServer {
             do {
                 let n = try self.store.expireDue(now: currentTimeMillis(), limit: 500)
                 if n > 0 { self.coordinator.scheduleEndOfTurn() }
-                if try self.store.sweepGarbage(limit: 2000) > 0 { self.coordinator.scheduleEndOfTurn() }
+                // A quarter of each period at most, beyond what the writes owe (Store+Sweeper.swift).
+                let slice = 250_000 / max(1, self.state.config.hz)
+                if try self.store.sweepCycle(timeSliceMicros: slice) > 0 { self.coordinator.scheduleEndOfTurn() }
             } catch {
                 self.state.logger.warning("active expiry failed: \(error)")
                 self.coordinator.scheduleEndOfTurn()

@@ -270,6 +270,20 @@ public final class LMDBTransaction {
         try check(mdb_stat(handle, db.dbi, &s))
         return s.ms_entries
     }
+
+    /// Pages on LMDB's free list as this transaction sees it (what `mdb_stat -f`
+    /// adds up): free-DB records are `txnid → [count, pgno...]`. Pages still held
+    /// by older readers are counted too: they are free once those readers end.
+    public func freePageCount() throws(LMDBError) -> Int {
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(handle, 0, &cursor))  // dbi 0: the free-page database
+        defer { mdb_cursor_close(cursor) }
+        var key = MDB_val(), data = MDB_val(), pages = 0
+        while mdb_cursor_get(cursor, &key, &data, MDB_NEXT) == 0 {
+            pages += data.mv_data?.loadUnaligned(as: Int.self) ?? 0  // an IDL starts with its length (a size_t)
+        }
+        return pages
+    }
 }
 
 /// A cursor inside one transaction. Positions are reported through scoped closures.

@@ -322,50 +322,6 @@ extension Store {
         }
     }
 
-    /// Deletes up to `limit` sub-keys of discarded collections (oldest version
-    /// first), inside the current turn's transaction; returns how many. Called a
-    /// few times a second, so a huge DEL is reclaimed in small steps.
-    public func sweepGarbage(limit: Int) throws -> Int {
-        guard garbagePending else { return 0 }
-        let txn = try beginWrite()
-        var removed = 0
-        do {
-            // Version after version, until the budget is spent or nothing is left.
-            while removed < limit {
-                let garbage = try LMDBCursor(txn, garbageDB)
-                guard try garbage.first() else {
-                    garbagePending = false
-                    break
-                }
-                let prefix: [UInt8] = garbage.withCurrent { k, _ in Array(k) }
-                garbage.close()
-                for db in [subkeysDB, zscoresDB] {
-                    let cursor = try LMDBCursor(txn, db)
-                    var positioned = try prefix.withUnsafeBytes { try cursor.seek(atLeast: $0) }
-                    while positioned && removed < limit && cursor.withCurrent({ k, _ in k.starts(with: prefix) }) {
-                        try cursor.deleteCurrent()
-                        removed += 1
-                        positioned = try cursor.next()  // after a delete, NEXT yields the following entry
-                    }
-                    if removed >= limit { break }
-                }
-                if removed >= limit { break }
-                // Every element of this version is gone: forget the version.
-                try prefix.withUnsafeBytes { _ = try txn.delete(garbageDB, key: $0) }
-                removed += 1
-            }
-        } catch {
-            throw fail(error)
-        }
-        writeCount += 1
-        return removed
-    }
-
-    /// Number of collection versions waiting for the sweeper.
-    public func garbageCount() throws -> Int {
-        try currentReadTxn().entryCount(garbageDB)
-    }
-
     /// Number of element entries stored (all collections, including garbage).
     public func elementEntryCount() throws -> Int {
         try currentReadTxn().entryCount(subkeysDB)

@@ -65,6 +65,8 @@ public final class Store {
     let zscoresDB: LMDBDatabase
     let garbageDB: LMDBDatabase
     let readTxn: LMDBTransaction
+    /// The directory of data.mdb and the commit log.
+    public let dataDirectory: String
     var writeTxn: LMDBTransaction?
     let allocator = ByteBufferAllocator()
 
@@ -103,6 +105,10 @@ public final class Store {
     var lastVersion: UInt64 = 0
     /// Set when discarded collections may have sub-keys left to sweep.
     var garbagePending = true
+    /// The sweeper's pacing and figures (Store+Sweeper.swift).
+    var sweeperWritesSeen = 0
+    public internal(set) var sweptEntries = 0
+    public internal(set) var sweptVersions = 0
     var scratch: [UInt8] = []
     var scratch2: [UInt8] = []
     /// Whether keys and the elements of hashes, sets and sorted sets carry their
@@ -116,6 +122,7 @@ public final class Store {
         precondition(options.databases >= 1 && options.databases <= 255)  // 255: the element cache's namespace
         databases = options.databases
         stringChunkSize = max(1, options.stringChunkSize)
+        dataDirectory = options.path
         syncedMarker = try SyncedCommitMarker(directory: options.path)
         if let synced = syncedMarker.read(),
            case .rolledBack(let dropped, _) = try LMDBMetaPages.rollBack(options.path + "/data.mdb", toSynced: synced) {

@@ -97,7 +97,7 @@ enum ServerCommands {
             // used_memory is the heap (glibc's allocator), as Redis's zmalloc count; the
             // resident set also holds the LMDB file's mapped pages (used_memory_rss_file).
             let m = MemoryOverhead(s), heap = m.heap, rss = m.rss
-            let env = s.store.env.info()
+            let space = s.store.space()
             lines = ["# Memory", "used_memory:\(heap)", "used_memory_human:\(human(heap))",
                      "used_memory_rss:\(rss)", "used_memory_rss_human:\(human(rss))",
                      "used_memory_peak:\(m.peak)", "used_memory_peak_human:\(human(m.peak))",
@@ -109,12 +109,18 @@ enum ServerCommands {
                      "used_memory_rss_file:\(m.fileBacked)",
                      "maxmemory:\(s.config.maxMemory)", "maxmemory_human:\(human(s.config.maxMemory))",
                      "maxmemory_policy:\(s.config.inertValue("maxmemory-policy"))", "mem_allocator:libc",
+                     // Deleted collections the sweeper has yet to reclaim, and those it has.
+                     "lazyfree_pending_objects:\((try? s.store.garbageCount()) ?? 0)",
+                     "lazyfreed_objects:\(s.store.sweptVersions)",
                      "cache_used_bytes:\(s.store.cache.usedBytes)", "cache_max_bytes:\(s.store.cache.capacity)",
                      "cache_keys:\(s.store.cache.count)", "cache_eviction_policy:\(s.store.cache.policy.rawValue)",
                      "cache_ghost_keys:\(s.store.cache.ghostCount)",
-                     "lmdb_map_size:\(env.mapSize)", "lmdb_used_bytes:\((env.lastPage + 1) * env.pageSize)",
+                     "lmdb_map_size:\(s.store.env.info().mapSize)", "lmdb_file_bytes:\(space.fileBytes)",
+                     "lmdb_used_bytes:\(space.highWaterBytes)", "lmdb_free_bytes:\(space.freeBytes)",
+                     "lmdb_data_bytes:\(space.dataBytes)",
                      "lmdb_element_entries:\((try? s.store.elementEntryCount()) ?? 0)",
-                     "lmdb_garbage_versions:\((try? s.store.garbageCount()) ?? 0)"] + scriptMemory(s)
+                     "lmdb_garbage_versions:\((try? s.store.garbageCount()) ?? 0)",
+                     "sweeper_swept_entries:\(s.store.sweptEntries)"] + scriptMemory(s)
         case "persistence":
             lines = ["# Persistence", "loading:0", "async_loading:0"] + s.rdbSaves.infoLines(s) + [
                      "aof_enabled:1", "aof_rewrite_in_progress:0",
@@ -122,6 +128,8 @@ enum ServerCommands {
                      "appendfsync:\(s.config.appendFsync.rawValue)", "log_records:\(s.stats.commits)",
                      "log_syncs:\(s.stats.syncs)", "lmdb_commits:\(s.stats.windowCommits)",
                      "lmdb_pending_records:\(s.store.loggedSequence - s.store.committedSequence)",
+                     // 1 while LMDB's open transaction holds writes (logged or the sweeper's).
+                     "lmdb_window_open:\(s.store.hasPendingWrites ? 1 : 0)",
                      "storage_errors:\(s.stats.storageErrors)"]
         case "stats":
             let hits = s.store.cache.hits, misses = s.store.cache.misses
