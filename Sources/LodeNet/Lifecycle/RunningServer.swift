@@ -71,9 +71,8 @@ final class RunningServer {
     func startupFigures() -> String {
         let counts = state.databaseCounts()
         let keys = counts.reduce(0) { $0 + $1.keys }, databases = counts.count
-        let env = store.env.info()
-        let used = (env.lastPage + 1) * env.pageSize
-        return "\(keys) keys in \(databases) databases, \(used) bytes of LMDB data"
+        let replayed = store.replayedRecords == 0 ? "" : ", \(store.replayedRecords) commit-log records replayed"
+        return "\(keys) keys in \(databases) databases, \(store.space().dataBytes) bytes of LMDB data" + replayed
     }
 
     // MARK: listeners
