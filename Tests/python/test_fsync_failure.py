@@ -172,11 +172,12 @@ def test_commit_log_fsync_failure_everysec(tmp):
         srv.cleanup()
 
 
-def test_lmdb_sync_failure(tmp):
-    """The checkpoint's sync of data.mdb fails: the log still makes writes durable,
-    but LMDB cannot be trusted on disk, so writes are refused (MISCONF); nothing
-    acknowledged is lost to a kill -9."""
-    srv, flag = start_failing(tmp, "always", "data.mdb")
+@pytest.mark.parametrize("match", ["data.mdb", "synced.lode"])
+def test_lmdb_sync_failure(tmp, match):
+    """The checkpoint's sync of data.mdb (or of synced.lode, its record) fails: the
+    log still makes writes durable, but LMDB cannot be trusted on disk, so writes are
+    refused (MISCONF); nothing acknowledged is lost to a kill -9."""
+    srv, flag = start_failing(tmp, "always", match)
     try:
         with srv.client() as c:
             acked, refused = fail_and_check(flag, c, lambda t: "Input/output error" in t)
