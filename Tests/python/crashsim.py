@@ -488,10 +488,11 @@ def check_recovered(workload, ks, dbsize, required):
 # --------------------------------------------------------------------------- running
 
 
-def traced_run(workload, extra_args, segments, tmp, batch=16, pause=0.0):
+def traced_run(workload, extra_args, segments, tmp, batch=16, pause=0.0, last_stop=signal.SIGKILL):
     """Runs the workload against a traced server on an empty data directory,
-    killing it (-9) and restarting it between segments (list of command counts).
-    Returns (trace path, server log text)."""
+    killing it (-9) and restarting it between segments (list of command counts);
+    the last segment ends with `last_stop` (SIGTERM: a clean shutdown, whose final
+    commit and checkpoint are traced too). Returns (trace path, server log text)."""
     workdir = os.path.join(tmp, "traced")
     os.makedirs(workdir)
     trace = os.path.join(tmp, "trace.bin")
@@ -499,15 +500,21 @@ def traced_run(workload, extra_args, segments, tmp, batch=16, pause=0.0):
     at = 0
     logs = ""
     try:
-        for count in segments:
+        for k, count in enumerate(segments):
             start_with_shim(srv, trace=trace)
             with srv.client(timeout=30) as c:
                 at = workload.run(c, at, min(len(workload.cmds), at + count), batch=batch, pause=pause)
-            srv.kill9()
+            code = srv.stop(last_stop if k == len(segments) - 1 else signal.SIGKILL)
+            if last_stop == signal.SIGTERM and k == len(segments) - 1:
+                assert code == 0, f"traced server exited with {code} at SIGTERM"
         logs = srv.log_text()
     finally:
         srv.stop(signal.SIGKILL)
     return trace, logs
+
+
+# What the opened states made the server do (for the tests' summaries).
+STATS = {"opened": 0, "rolled_back": 0}
 
 
 def check_state(files, workload, required, extra_args, tmp, run_dump=False):
@@ -527,6 +534,9 @@ def check_state(files, workload, required, extra_args, tmp, run_dump=False):
             n, problem = check_recovered(workload, ks, dbsize, required)
         finally:
             srv.kill9()
+        log = srv.log_text()
+        STATS["opened"] += 1
+        STATS["rolled_back"] += "was not known to be on disk" in log
         if problem is None and run_dump:
             done = subprocess.run([dump_bin(), "dump", "--dir", os.path.join(workdir, "data"), "--out",
                                    os.path.join(workdir, "out.rdb")],
