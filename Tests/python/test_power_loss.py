@@ -198,13 +198,6 @@ def test_power_loss_appendfsync_everysec(everysec_run, tmp):
     assert not failures, f"{len(failures)} of {checked} states failed:\n" + "\n".join(failures[:SHOWN])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a power cut during the very first start-up can leave data.mdb half written (LMDB writes its two "
-    "initial meta pages and the first commit without a sync; Lode syncs only at the first checkpoint), "
-    "and the server then refuses to start: 'MDB_INVALID: File is not an LMDB file' "
-    "(Sources/LodeStore/Store/Store.swift:119-125: with no synced.lode yet nothing is repaired before "
-    "LMDBEnvironment opens; MDB_INVALID when a meta page is missing, MDB_CORRUPTED when meta page 1 of txn 1 "
-    "reached the disk without its pages)"))
 def test_power_loss_during_first_start(always_run, tmp):
     """A power cut while a new data directory is being created: nothing was
     acknowledged yet, but the server must still start on what is left."""

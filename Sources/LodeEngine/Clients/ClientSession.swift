@@ -166,7 +166,7 @@ package final class ClientSession {
             return refuse(Array(server.scripts.busyError.utf8), args)
         }
         if let failure = server.persistenceFailure, command.flags.contains(.write) {
-            return refuse(Array("MISCONF Errors writing to the commit log: \(failure)".utf8), args)
+            return refuse(Array("MISCONF \(failure)".utf8), args)
         }
         // After the checks that answer at once (arity, auth, ...), as Redis's processCommand.
         if server.pause.kind != .off && server.mustPostpone(command, args, client, now: currentTimeMillis()) {

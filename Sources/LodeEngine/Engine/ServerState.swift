@@ -59,9 +59,9 @@ package final class ServerState {
     private(set) var replicationID = ServerState.randomHex40()
     /// DEBUG SET-ACTIVE-EXPIRE: whether the cron deletes expired keys nobody reads.
     package var activeExpireEnabled = true
-    /// Set while the commit log or LMDB cannot be synced (the cause): write commands
-    /// get MISCONF, as Redis refuses writes after a failed AOF write or fsync, until
-    /// a sync succeeds.
+    /// Set while the commit log or LMDB cannot be synced (the cause, a sentence naming
+    /// the file): write commands get `MISCONF <cause>`, as Redis refuses writes after a
+    /// failed AOF write or fsync, until a sync succeeds (TurnCoordinator says when).
     package var persistenceFailure: String?
     /// Asks the turn coordinator to commit LMDB's open window as soon as it may
     /// (a snapshot waits for it: `afterCommit`).

@@ -35,6 +35,9 @@ final class Syncer: @unchecked Sendable {
 
     struct CheckpointError: Error, CustomStringConvertible {
         let description: String
+        /// `mdb_env_sync` itself failed (not the marker's sync): never retry it as if
+        /// a later success proved the pages are on disk (Store+Window.swift).
+        var dataFile = false
     }
 
     private let env: LMDBSyncHandle
@@ -108,6 +111,12 @@ final class Syncer: @unchecked Sendable {
         checkpointQueue.async { [self] in
             do {
                 try timed { try env.sync() }
+            } catch {
+                let text = "mdb_env_sync of data.mdb: \(error)"
+                callbacks.onCheckpointed(.failure(CheckpointError(description: text, dataFile: true)))
+                return
+            }
+            do {
                 try marker.write(commit.transactionID)
                 log.truncate(commit.logFile)
                 callbacks.onCheckpointed(.success(commit))

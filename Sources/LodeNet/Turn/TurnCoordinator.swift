@@ -1,6 +1,9 @@
 import LodeEngine
 import LodeStore
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Ends each event-loop turn and paces LMDB's windows.
 ///
@@ -30,8 +33,19 @@ final class TurnCoordinator {
     private var commitRequested = false
     private var lastWindowCommit = NIODeadline.now()
     private var lastRetry = NIODeadline.distantPast
+    /// Why the log's last fsync failed, and the last record it should have synced. A
+    /// retried fsync that succeeds does not prove those records are on disk (Linux drops
+    /// the pages a failed writeback could not write), so writes stay refused until a
+    /// window holding them is checkpointed too (`logFailureCleared`).
     private var logFailure: String?
+    private var logFailureSequence: UInt64 = 0
+    private var logSyncedSinceFailure = false
+    /// The last record LMDB holds on disk (the last successful checkpoint's).
+    private var checkpointedSequence: UInt64 = 0
+    /// The synced-commit marker could not be synced: retried once a second.
     private var checkpointFailure: String?
+    /// `mdb_env_sync` failed: writes are refused until a restart (Store.dataFileUntrusted).
+    private var dataFileFailure: String?
     private var stopped = false
     /// A write failed on a full map: commit the window at once, even past a checkpoint
     /// in flight (the store dropped its pins for the same reason).
@@ -98,7 +112,7 @@ final class TurnCoordinator {
             }
             // A full map: commit what was acknowledged now, so that the next writes start
             // from a committed state (LMDB can then reuse the pages a commit frees).
-            if failure?.isMapFull == true { mapFull = true }
+            if failure?.isMapFull == true || failure?.isDiskFull == true { mapFull = true }
         case .logged(let sequence), .committed(let sequence):
             server.stats.commits += 1
             if always {
@@ -128,8 +142,8 @@ final class TurnCoordinator {
     /// Commits LMDB's window when it is due and allowed; hands it to the checkpoint.
     func commitWindowIfDue() {
         let store = server.store
-        guard !stopped, inFlightCommit == nil || mapFull, !server.holdsTransaction, store.hasPendingWrites,
-              !store.hasTurnWrites else { return }
+        guard !stopped, dataFileFailure == nil, inFlightCommit == nil || mapFull, !server.holdsTransaction,
+              store.hasPendingWrites, !store.hasTurnWrites else { return }
         let config = server.config
         let age = NIODeadline.now() - lastWindowCommit
         guard commitRequested || mapFull || age >= .milliseconds(Int64(config.commitWindowMillis))
@@ -163,12 +177,24 @@ final class TurnCoordinator {
             guard commit == inFlightCommit else { return }
             inFlightCommit = nil
             server.store.windowSynced()
-            setFailure(checkpoint: nil)
+            checkpointedSequence = max(checkpointedSequence, commit.sequence)
+            checkpointFailure = nil
+            clearLogFailureIfCovered()
+            updateFailure()
             commitWindowIfDue()
+        case .failure(let error) where error.dataFile:
+            server.logger.error("""
+                \(error); LMDB's last commit cannot be trusted to be on disk, so writes are refused until \
+                the server restarts (it reopens at the last synced commit and replays the commit log)
+                """)
+            server.store.distrustDataFile(.io(operation: "mdb_env_sync of data.mdb", errno: EIO))
+            dataFileFailure = "Errors syncing LMDB's data file (\(error)); restart the server to recover"
+            updateFailure()
         case .failure(let error):
             // LMDB may be behind the log on disk: no new window until a sync works.
             if checkpointFailure == nil { server.logger.warning("checkpoint failed: \(error)") }
-            setFailure(checkpoint: "\(error)")
+            checkpointFailure = "Errors recording the synced commit (\(error))"
+            updateFailure()
         }
     }
 
@@ -176,7 +202,12 @@ final class TurnCoordinator {
     func synced(_ sequence: UInt64) {
         guard !stopped else { return }
         server.stats.syncs += 1
-        setFailure(log: nil)
+        if logFailure != nil, sequence >= logFailureSequence {
+            logSyncedSinceFailure = true
+            clearLogFailureIfCovered()
+            updateFailure()
+            if logFailure != nil { requestCommit() }  // the window holding the failed records
+        }
         syncedSequence = max(syncedSequence, sequence)
         var still: [ConnectionHandler] = []
         for h in holding {
@@ -192,12 +223,15 @@ final class TurnCoordinator {
 
     /// The fsync of the log up to `sequence` failed: the replies it held become errors
     /// (the writes are applied but were never known durable), and writes are refused
-    /// until a sync succeeds.
+    /// until a sync succeeds and a checkpoint holds them.
     func syncFailed(_ sequence: UInt64, _ message: String) {
         guard !stopped else { return }
         if logFailure == nil { server.logger.warning("commit log fsync failed: \(message)") }
-        setFailure(log: message)
-        let text = "MISCONF Errors writing to the commit log: \(message)"
+        logFailure = "Errors writing to the commit log: \(message)"
+        logFailureSequence = max(logFailureSequence, sequence)
+        logSyncedSinceFailure = false
+        updateFailure()
+        let text = "MISCONF \(logFailure!)"
         var still: [ConnectionHandler] = []
         for h in holding {
             if h.holdUntilSynced <= sequence {
@@ -212,16 +246,22 @@ final class TurnCoordinator {
         holding = still
     }
 
-    private func setFailure(log: String?? = .none, checkpoint: String?? = .none) {
-        if case .some(let l) = log { logFailure = l }
-        if case .some(let c) = checkpoint { checkpointFailure = c }
-        server.persistenceFailure = logFailure ?? checkpointFailure
+    private func clearLogFailureIfCovered() {
+        guard logFailure != nil, logSyncedSinceFailure, checkpointedSequence >= logFailureSequence else { return }
+        server.logger.notice("commit log fsync works again; writes are accepted")
+        logFailure = nil
+    }
+
+    /// What write commands are refused with (`MISCONF …`), the gravest failure first.
+    private func updateFailure() {
+        server.persistenceFailure = dataFileFailure ?? logFailure ?? checkpointFailure
     }
 
     /// Periodically: commit a window that no turn ended, retry failed syncs (once a second).
     func tick() {
         commitWindowIfDue()
-        guard logFailure != nil || checkpointFailure != nil, NIODeadline.now() - lastRetry >= .seconds(1) else { return }
+        guard dataFileFailure == nil, logFailure != nil || checkpointFailure != nil,
+              NIODeadline.now() - lastRetry >= .seconds(1) else { return }
         lastRetry = .now()
         if logFailure != nil { syncer?.retry() }
         if checkpointFailure != nil, let commit = inFlightCommit { syncer?.checkpoint(commit) }

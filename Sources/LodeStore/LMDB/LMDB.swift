@@ -146,6 +146,20 @@ public final class LMDBEnvironment {
         return UInt64(i.me_last_txnid)
     }
 
+    /// After a commit failed on a full disk: gives back the space its partly written
+    /// pages took past the last committed page, which no snapshot refers to (LMDB
+    /// writes pages with pwrite at their number; without MDB_WRITEMAP it keeps no file
+    /// size), so that the commit log has room again. With no write transaction open.
+    public func trimUncommittedTail() {
+        let i = info()
+        var fd: mdb_filehandle_t = -1
+        guard mdb_env_get_fd(handle, &fd) == 0 else { return }
+        let keep = off_t((i.lastPage + 1) * i.pageSize)
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size > keep else { return }
+        _ = ftruncate(fd, keep)
+    }
+
     public func info() -> Info {
         var i = MDB_envinfo()
         var s = MDB_stat()

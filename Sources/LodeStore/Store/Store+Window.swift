@@ -20,6 +20,12 @@ import Glibc
 /// store opens at the synced commit (`LMDBMetaPages.rollBack` when the newer meta
 /// page reached the disk) and replays the log records after it. The log file a
 /// window wrote to is emptied only after that window's commit is synced.
+///
+/// A failed `mdb_env_sync` is never retried as if it could succeed: the kernel may
+/// have dropped the pages it failed to write, and a later sync would then report
+/// success without them (the fsyncgate problem). The store stops committing
+/// (`distrustDataFile`), the server refuses writes, and the next start rolls back to
+/// the synced commit — its pages pinned, untouched — and replays the kept log.
 extension Store {
     public enum TurnResult: Equatable {
         case nothingWritten
@@ -78,7 +84,7 @@ extension Store {
     /// window's checkpoint completed (`windowSynced`). Nil when nothing is open.
     public func commitWindow() throws -> WindowCommit? {
         precondition(turnFailure != nil || !commitLog.hasPending, "a window commits between turns")
-        guard replayFailure == nil, turnFailure == nil, let t = writeTxn else { return nil }
+        guard replayFailure == nil, turnFailure == nil, dataFileUntrusted == nil, let t = writeTxn else { return nil }
         writeTxn = nil
         let id = t.id
         do {
@@ -86,7 +92,7 @@ extension Store {
         } catch {
             let e = StoreError(error)
             lastFailure = e
-            rollBackToLog()
+            rollBackToLog(afterFailure: e)
             throw e
         }
         committedSequence = loggedSequence
@@ -96,11 +102,43 @@ extension Store {
         return WindowCommit(transactionID: id, sequence: committedSequence, logFile: commitLog.rotate())
     }
 
+    /// Commits what is open (the log holds it, acknowledged), syncs, records the sync
+    /// and empties the commit log, then closes LMDB. When the commit fails (a full
+    /// disk) the log is kept: the next start replays it.
+    public func close() {
+        guard dataFileUntrusted == nil else {
+            // The log holds every acknowledged write since the last synced commit; a
+            // commit now would overwrite the meta page the next start rolls back to.
+            readTxn.abort()
+            writeTxn?.abort()
+            releasePins()
+            env.close()
+            return
+        }
+        var clean = true
+        if writeTxn != nil && turnFailure == nil && replayFailure == nil {
+            commitLog.discardPending()  // a turn that never ended was never acknowledged
+            do { _ = try commitWindow() } catch { clean = false }
+        }
+        if writeTxn != nil || loggedSequence > committedSequence || replayFailure != nil { clean = false }
+        readTxn.abort()
+        writeTxn?.abort()
+        releasePins()
+        if clean { try? checkpointNow() } else { try? env.sync() }
+        env.close()
+    }
+
     /// The checkpoint of the last window commit completed: it is the synced snapshot now.
     public func windowSynced() {
         syncedPin?.abort()
         syncedPin = unsyncedPin
         unsyncedPin = nil
+    }
+
+    /// The checkpoint's `mdb_env_sync` failed: stop trusting what LMDB wrote since the
+    /// last synced commit (see `dataFileUntrusted`). Its pinned snapshot stays pinned.
+    public func distrustDataFile(_ error: StoreError) {
+        if dataFileUntrusted == nil { dataFileUntrusted = error }
     }
 
     /// Lets LMDB reuse the pages the pins hold (a full map; close).
@@ -132,6 +170,8 @@ extension Store {
     /// on failure `t` is aborted.
     private func commit(_ t: LMDBTransaction, sequence: UInt64) throws {
         do {
+            // After a failed sync a commit would overwrite the synced meta page.
+            if let untrusted = dataFileUntrusted { throw untrusted }
             try writeSequenceAndCounts(t, sequence: sequence)
             try t.commit()
         } catch {
@@ -174,6 +214,23 @@ extension Store {
         rollBackToLog()
     }
 
+    /// `rollBackToLog` after a failed write or commit. Out of room (a full map or
+    /// disk), a window's worth of pages cannot be had at once: the pins, which keep the
+    /// last two windows' pages from reuse for power-loss safety, are dropped until the
+    /// next window, the space a failed commit's pages took past the file's last page is
+    /// given back, and the records are committed one by one, each reusing what the one
+    /// before it freed.
+    func rollBackToLog(afterFailure e: StoreError) {
+        let outOfRoom = e.isMapFull || e.isDiskFull
+        if outOfRoom {
+            releasePins()
+            writeTxn?.abort()
+            writeTxn = nil
+            env.trimUncommittedTail()
+        }
+        rollBackToLog(commitEach: outOfRoom)
+    }
+
     /// Aborts LMDB's open transaction and rebuilds it from the commit log: the
     /// records after LMDB's last commit are the acknowledged writes it held. The
     /// cache and counters restart from the last commit.
@@ -201,13 +258,24 @@ extension Store {
                 // A full map: a window frees no page for its own reuse, so the records
                 // are committed one by one, as turns were before windows (the pins are
                 // gone for the same reason; the checkpoint after them syncs them all).
-                for record in records {
+                let before = committedSequence
+                for (i, record) in records.enumerated() {
                     try replay([record])
                     guard let t = writeTxn else { continue }
                     writeTxn = nil
-                    try commit(t, sequence: record.sequence)
+                    do {
+                        try commit(t, sequence: record.sequence)
+                    } catch {
+                        // No room for even one record: the rest wait in the open
+                        // transaction, where reads see them, for the next window.
+                        try replay(Array(records[i...]))
+                        break
+                    }
                     committedSequence = record.sequence
                 }
+                // Many commits past the synced one: no meta page to roll back to, so
+                // they are made durable at once (on the loop: a rare, degraded path).
+                if committedSequence > before { try env.sync() }
             } else {
                 try replay(records)
             }

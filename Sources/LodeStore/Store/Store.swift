@@ -100,6 +100,11 @@ public final class Store {
     /// Set when a write failed in this turn: the turn's transaction was aborted and
     /// further writes are refused until `endTurn()`.
     public internal(set) var turnFailure: StoreError?
+    /// Set when `mdb_env_sync` failed: pages of the last commit may never reach the disk
+    /// even if a later sync succeeds (Linux marks them clean after reporting the error),
+    /// so nothing is committed, marked synced or emptied from the log again; the next
+    /// start opens at the last synced commit and replays the kept log (Store+Window.swift).
+    public internal(set) var dataFileUntrusted: StoreError?
 
     /// The last collection version handed out (see `newVersion`).
     var lastVersion: UInt64 = 0
@@ -128,6 +133,11 @@ public final class Store {
            case .rolledBack(let dropped, _) = try LMDBMetaPages.rollBack(options.path + "/data.mdb", toSynced: synced) {
             options.log("LMDB commit \(dropped) was not known to be on disk: opened at synced commit \(synced); "
                         + "the commit log holds the writes after it")
+        }
+        if access(options.path + "/data.mdb", F_OK) != 0 {
+            try Self.createDataFile(in: options.path, mapSize: options.mapSize)
+        } else {
+            Self.removeStaging(options.path + "/" + Self.stagingDirectoryName)
         }
         env = try LMDBEnvironment(path: options.path, options: .init(mapSize: options.mapSize))
         cache = HotCache(capacity: options.cacheBytes, policy: options.cachePolicy)
@@ -206,6 +216,7 @@ public final class Store {
 
     /// Syncs LMDB, records its last commit as synced, and empties the commit log.
     func checkpointNow() throws {
+        if let untrusted = dataFileUntrusted { throw untrusted }
         try env.sync()
         try syncedMarker.write(env.lastTransactionID)
         commitLog.truncate(0)
@@ -221,23 +232,6 @@ public final class Store {
         if try cursor.last() { lastVersion = cursor.withCurrent { k, _ in k.count >= 8 ? KeyEncoding.readBigEndian(k, at: 0) : 0 } }
         let g = try LMDBCursor(txn, garbageDB)
         if try g.last() { lastVersion = max(lastVersion, g.withCurrent { k, _ in KeyEncoding.readBigEndian(k, at: 0) }) }
-    }
-
-    /// Commits what is open (the log holds it, acknowledged), syncs, records the sync
-    /// and empties the commit log, then closes LMDB. When the commit fails (a full
-    /// disk) the log is kept: the next start replays it.
-    public func close() {
-        var clean = true
-        if writeTxn != nil && turnFailure == nil && replayFailure == nil {
-            commitLog.discardPending()  // a turn that never ended was never acknowledged
-            do { _ = try commitWindow() } catch { clean = false }
-        }
-        if writeTxn != nil || loggedSequence > committedSequence || replayFailure != nil { clean = false }
-        readTxn.abort()
-        writeTxn?.abort()
-        releasePins()
-        if clean { try? checkpointNow() } else { try? env.sync() }
-        env.close()
     }
 
     public func physical(_ logicalDB: Int) -> UInt8 { dbMap[logicalDB] }
@@ -304,18 +298,13 @@ public final class Store {
     func fail(_ error: Error) -> StoreError {
         if let e = error as? StoreError { return e }
         let e = StoreError(error)
-        if e.isMapFull {
-            // The pins keep the pages of the last two windows from reuse (power-loss
-            // safety); a full map needs them more: until the next window, it goes without.
-            releasePins()
-        }
         if replaying {
             // A write of the replay itself: rollBackToLog reports it.
             writeTxn?.abort()
             writeTxn = nil
             return e
         }
-        rollBackToLog(commitEach: e.isMapFull)
+        rollBackToLog(afterFailure: e)
         turnFailure = e
         return e
     }
