@@ -18,7 +18,7 @@ import time
 import pytest
 
 import harness
-from harness import Err
+from harness import Err, poll
 
 lode_only = pytest.mark.skipif(harness.TESTING_REDIS, reason="Lode-specific: LMDB map, hot cache")
 
@@ -147,7 +147,11 @@ def test_map_full_answers_oom_and_keeps_acknowledged_writes():
 
 
 TMPFS_SIZE = "24m"
-BALLAST_BYTES = 2 << 20   # deleted at the end to give the server room again
+# Deleted at the end to give the server room again. Room for a few windows of
+# writes: a window of random 1 KB SETs copies a leaf page per key, and the two
+# snapshots pinned for power-loss safety keep the last two windows' old pages from
+# reuse, so 200 writes can take ~3 MB besides their log records (2 MB was flaky).
+BALLAST_BYTES = 6 << 20
 
 
 @pytest.fixture
@@ -180,7 +184,10 @@ def test_disk_full_answers_misconf_and_keeps_acknowledged_writes(small_tmpfs, ap
     # The server's log and workdir stay on the real disk; only --dir (given
     # after the harness's own --dir, so it wins) is on the tmpfs. The map is
     # far larger than the filesystem, so the disk fills first.
-    srv = harness.lode_server(["--lmdb-map-size", "1gb", "--appendfsync", appendfsync, "--dir", datadir])
+    # Windows of at most 1 MB of log: what only the log holds when the disk fills
+    # (one window; later writes are refused) must fit in LMDB once room is made.
+    srv = harness.lode_server(["--lmdb-map-size", "1gb", "--appendfsync", appendfsync, "--dir", datadir,
+                               "--commit-window-bytes", "1mb"])
     try:
         srv.start()
         c = srv.client()
@@ -224,9 +231,13 @@ def test_disk_full_answers_misconf_and_keeps_acknowledged_writes(small_tmpfs, ap
             assert c.call("DBSIZE") == sum(v is not None for v in expected.values())
             # Room again: writes are accepted and kept.
             os.unlink(ballast)
+            # Writes wait for the next window commit to succeed (retried with each
+            # window, as Redis retries a failed AOF write once a second).
+            assert poll(lambda: c.call_raw("SET", b"room:first", b"1") == b"+OK\r\n", timeout=5), log_tail(srv)
+            expected[b"room:first"] = b"1"
             for i in range(200):
                 r = c.call_raw("SET", key(i, "room"), val(i))
-                assert r == b"+OK\r\n", f"SET {key(i, 'room')!r} after freeing {BALLAST_BYTES} bytes: {r!r}"
+                assert r == b"+OK\r\n", f"SET {key(i, 'room')!r} after freeing {BALLAST_BYTES} bytes: {r!r}\n{log_tail(srv)}"
                 expected[key(i, "room")] = val(i)
             check_values(c, expected, "after freeing space")
         assert srv.stop() == 0

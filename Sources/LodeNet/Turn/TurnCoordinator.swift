@@ -46,6 +46,11 @@ final class TurnCoordinator {
     private var checkpointFailure: String?
     /// `mdb_env_sync` failed: writes are refused until a restart (Store.dataFileUntrusted).
     private var dataFileFailure: String?
+    /// A window could not be committed for lack of disk space: writes are refused until
+    /// one is, so the records only the log holds stay one window's worth. Kept
+    /// acknowledging, the log would fill the disk, and LMDB would later need as much
+    /// room again to take them in before anything could be written.
+    private var windowFailure: String?
     private var stopped = false
     /// A write failed on a full map: commit the window at once, even past a checkpoint
     /// in flight (the store dropped its pins for the same reason).
@@ -142,6 +147,11 @@ final class TurnCoordinator {
     /// Commits LMDB's window when it is due and allowed; hands it to the checkpoint.
     func commitWindowIfDue() {
         let store = server.store
+        if windowFailure != nil, store.loggedSequence == store.committedSequence {
+            // The records were committed one by one (Store.rollBackToLog(afterFailure:)).
+            windowFailure = nil
+            updateFailure()
+        }
         guard !stopped, dataFileFailure == nil, inFlightCommit == nil || mapFull, !server.holdsTransaction,
               store.hasPendingWrites, !store.hasTurnWrites else { return }
         let config = server.config
@@ -154,10 +164,20 @@ final class TurnCoordinator {
         do {
             guard let commit = try store.commitWindow() else { return }
             server.stats.windowCommits += 1
+            if windowFailure != nil {
+                server.logger.notice("LMDB commits again; writes are accepted")
+                windowFailure = nil
+                updateFailure()
+            }
             inFlightCommit = commit
             syncer?.checkpoint(commit)
         } catch {
-            server.noteStorageError(StoreError(error))
+            let e = StoreError(error)
+            server.noteStorageError(e)
+            if e.isDiskFull, store.loggedSequence > store.committedSequence {
+                windowFailure = "Lode cannot commit to disk (\(e)); writes are refused until it can, stored data is intact"
+                updateFailure()
+            }
         }
         server.afterEndOfTurn()  // snapshots that waited for the commit
     }
@@ -254,7 +274,7 @@ final class TurnCoordinator {
 
     /// What write commands are refused with (`MISCONF …`), the gravest failure first.
     private func updateFailure() {
-        server.persistenceFailure = dataFileFailure ?? logFailure ?? checkpointFailure
+        server.persistenceFailure = dataFileFailure ?? logFailure ?? windowFailure ?? checkpointFailure
     }
 
     /// Periodically: commit a window that no turn ended, retry failed syncs (once a second).
