@@ -40,4 +40,18 @@ final class CommandTableTests: XCTestCase {
         XCTAssertEqual(resolve("COMMAND", "COUNT"), "command|count")
         XCTAssertEqual(resolve("client"), "ERR wrong number of arguments for 'client' command")
     }
+
+    func testRenamingMovesOnlyTheNameClientsCall() {
+        let long = "b840fc02d524045429941cc15f59e41cb7be6c52"  // past CommandKey's 24 bytes
+        let renamed = table.renaming([CommandRename(from: "get", to: long), CommandRename(from: "flushdb", to: ""),
+                                      CommandRename(from: "set", to: "put"), CommandRename(from: "put", to: "store")])
+        XCTAssertNil(renamed.lookup(name: "get"))
+        XCTAssertEqual(renamed.lookup(ByteBuffer(string: long.uppercased()))?.fullName, "get", "found case-insensitively")
+        XCTAssertNil(renamed.lookup(name: "flushdb"), "an empty name removes it")
+        XCTAssertNil(renamed.lookup(name: "put"), "a renamed command renamed again")
+        XCTAssertEqual(renamed.lookup(name: "store")?.fullName, "set")
+        XCTAssertNotNil(table.lookup(name: "get"), "the standard table is untouched")
+        guard case .failure(let e) = renamed.resolve([ByteBuffer(string: long)]) else { return XCTFail("arity") }
+        XCTAssertEqual(String(decoding: e.bytes, as: UTF8.self), "ERR wrong number of arguments for 'get' command")
+    }
 }

@@ -62,7 +62,7 @@ extension ServerState {
         case "exec":
             guard case .open(.transaction(let t)) = client.connection.phase else { return false }
             return t.queued.contains { queued in
-                guard let q = CommandTable.standard.lookup(call: queued) else { return false }
+                guard let q = commandTable.lookup(call: queued) else { return false }
                 return mayReplicate(q, queued, client)
             }
         case "eval", "evalsha", "fcall":

@@ -36,7 +36,7 @@ package final class ClientSession {
     var postponedArgs: [ByteBuffer]? {
         didSet { client.isPostponed = postponedArgs != nil }
     }
-    private let table = CommandTable.standard
+    private var table: CommandTable { server.commandTable }
 
     init(client: ClientState, server: ServerState, loop: EventLoop) {
         self.client = client

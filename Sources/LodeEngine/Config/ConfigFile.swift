@@ -1,4 +1,5 @@
 import Foundation
+import LodeCommandSpec
 import LodeRESP
 
 /// A configuration line Lode cannot accept: where it is and why, printed as Redis
@@ -86,7 +87,7 @@ struct ConfigFileReader {
         case "include" where args.count == 1:
             return try include(args[0])
         case "rename-command" where args.count == 2:
-            return "rename-command is not supported by Lode (every command keeps its name)"
+            return renameCommand(from: args[0].lowercased(), to: args[1].lowercased())
         case "user" where !args.isEmpty:
             return "ACL users are not supported by Lode yet: use requirepass"
         case "loadmodule" where !args.isEmpty:
@@ -99,6 +100,20 @@ struct ConfigFileReader {
             }
             return "Bad directive or wrong number of arguments"
         }
+    }
+
+    /// `rename-command OLD NEW` with Redis's checks: OLD must be a command (of Redis's
+    /// table: one Lode lacks is unknown either way), NEW must not name one.
+    private mutating func renameCommand(from: String, to: String) -> String? {
+        var names = Set(RedisCommands.all.map(\.name))
+        for r in config.renamedCommands {
+            names.remove(r.from)
+            if !r.to.isEmpty { names.insert(r.to) }
+        }
+        guard names.contains(from) else { return "No such command in rename-command" }
+        if !to.isEmpty && names.contains(to) && to != from { return "Target command name already exists" }
+        config.renamedCommands.append(CommandRename(from: from, to: to))
+        return nil
     }
 
     /// `include path`: a file, or a glob whose matches are read in order (none is fine).

@@ -28,6 +28,8 @@ public struct Configuration: Sendable {
     // Security
     public var requirePass = ""
     public var enableProtectedConfigs = "no"
+    /// `rename-command OLD NEW` lines of the config file, in order ("" removes OLD).
+    public var renamedCommands: [CommandRename] = []
     public var enableDebugCommand = "no"
     // Persistence: where the data lives and when acknowledged writes reach the disk
     public var dir = "./data"
@@ -235,4 +237,11 @@ extension String {
         while let l = s.last, chars.contains(l) { s.removeLast() }
         return String(s)
     }
+}
+
+/// One `rename-command` line: the command is found under `to` and no longer under
+/// `from`; an empty `to` removes it (as Redis's config file does).
+public struct CommandRename: Sendable, Equatable {
+    public var from: String
+    public var to: String
 }

@@ -66,6 +66,9 @@ final class Command {
 /// its bound subcommands.
 final class CommandTable {
     let commands: [CommandKey: Command]
+    /// Names over CommandKey's 24 bytes, which only `rename-command` gives (lowercased;
+    /// random 40-character names are the usual way to hide CONFIG or FLUSHALL).
+    private let longNames: [String: Command]
     /// Top-level commands, sorted by name.
     let all: [Command]
 
@@ -91,18 +94,41 @@ final class CommandTable {
         var map: [CommandKey: Command] = [:]
         for c in all { map[CommandKey(c.name)!] = c }
         commands = map
+        longNames = [:]
     }
 
     static let standard = CommandTable(descriptions: RedisCommands.all, handlers: CommandBindings.all)
 
+    private init(all: [Command], commands: [CommandKey: Command], longNames: [String: Command]) {
+        self.all = all
+        self.commands = commands
+        self.longNames = longNames
+    }
+
+    /// This table with the config file's `rename-command` lines applied: only the
+    /// names clients call change (errors, ACL categories and COMMAND keep the
+    /// original names, as Redis's do).
+    func renaming(_ renames: [CommandRename]) -> CommandTable {
+        guard !renames.isEmpty else { return self }
+        var map = commands
+        var long = longNames
+        for r in renames {
+            let command: Command?
+            if let from = CommandKey(r.from) { command = map.removeValue(forKey: from) } else { command = long.removeValue(forKey: r.from) }
+            guard let command, !r.to.isEmpty else { continue }
+            if let to = CommandKey(r.to) { map[to] = command } else { long[r.to] = command }
+        }
+        return CommandTable(all: all, commands: map, longNames: long)
+    }
+
     @inline(__always)
     func lookup(_ name: ByteBuffer) -> Command? {
-        guard let k = CommandKey(name) else { return nil }
+        guard let k = CommandKey(name) else { return longNames.isEmpty ? nil : longNames[String(buffer: name).lowercased()] }
         return commands[k]
     }
 
     func lookup(name: String) -> Command? {
-        guard let k = CommandKey(name) else { return nil }
+        guard let k = CommandKey(name) else { return longNames[name.lowercased()] }
         return commands[k]
     }
 

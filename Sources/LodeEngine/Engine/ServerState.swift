@@ -63,6 +63,8 @@ package final class ServerState {
     /// the file): write commands get `MISCONF <cause>`, as Redis refuses writes after a
     /// failed AOF write or fsync, until a sync succeeds (TurnCoordinator says when).
     package var persistenceFailure: String?
+    /// The commands by the names clients call them (`rename-command` applied).
+    let commandTable: CommandTable
     /// Asks the turn coordinator to commit LMDB's open window as soon as it may
     /// (a snapshot waits for it: `afterCommit`).
     package var onCommitNeeded: (() -> Void)?
@@ -88,6 +90,7 @@ package final class ServerState {
     let configFile: String?
 
     package init(config: Configuration, store: Store, logger: Logger, configFile: String?) {
+        commandTable = CommandTable.standard.renaming(config.renamedCommands)
         self.config = config
         self.store = store
         self.logger = logger

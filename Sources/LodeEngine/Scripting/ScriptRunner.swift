@@ -221,7 +221,7 @@ final class ScriptRunner: LuaHost {
     /// client: its own database, the protocol the script chose, no blocking.
     func luaCall(_ args: [ByteBuffer], resp: RESPVersion) -> LuaCallResult {
         guard let script = active else { return .rejected("redis.call/pcall can only be called inside a script invocation") }
-        let table = CommandTable.standard
+        let table = server.commandTable
         guard let top = table.lookup(args[0]) else { return .rejected("Unknown Redis command called from script") }
         var command = top
         if !top.subcommands.isEmpty && args.count >= 2 {
@@ -261,7 +261,7 @@ final class ScriptRunner: LuaHost {
     }
 
     func luaCommandExists(_ args: [ByteBuffer]) -> Bool {
-        CommandTable.standard.lookup(call: args) != nil
+        server.commandTable.lookup(call: args) != nil
     }
 
     /// The client scripts run their commands as (not listed by CLIENT LIST), in
