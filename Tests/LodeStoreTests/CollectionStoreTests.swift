@@ -3,25 +3,7 @@ import NIOCore
 import XCTest
 @testable import LodeStore
 
-final class CollectionStoreTests: XCTestCase {
-    var dir: String!
-    var store: Store!
-
-    override func setUp() {
-        dir = NSTemporaryDirectory() + "lode-coll-\(UUID().uuidString)"
-        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var o = Store.Options(path: dir)
-        o.mapSize = 1 << 30
-        store = try! Store(options: o)
-    }
-
-    override func tearDown() {
-        store.close()
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
-    private func b(_ s: String) -> ByteBuffer { ByteBuffer(string: s) }
-
+final class CollectionStoreTests: StoreTestCase {
     func testElementsIncludingLongNames() throws {
         let v = store.newVersion()
         let long1 = String(repeating: "f", count: 600) + "1"

@@ -4,25 +4,7 @@ import XCTest
 @testable import LodeStore
 
 /// The sweeper's pacing and the data file's figures (Store+Space.swift).
-final class SpaceTests: XCTestCase {
-    var dir: String!
-    var store: Store!
-
-    override func setUp() {
-        dir = NSTemporaryDirectory() + "lode-space-\(UUID().uuidString)"
-        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var o = Store.Options(path: dir)
-        o.mapSize = 1 << 30
-        store = try! Store(options: o)
-    }
-
-    override func tearDown() {
-        store.close()
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
-    private func b(_ s: String) -> ByteBuffer { ByteBuffer(string: s) }
-
+final class SpaceTests: StoreTestCase {
     private func makeSet(_ key: String, elements: Int) throws {
         let v = store.newVersion()
         for i in 0..<elements { try store.setElement(version: v, b("m\(i)"), value: b(""), hashed: true) }

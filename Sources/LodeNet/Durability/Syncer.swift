@@ -35,9 +35,9 @@ final class Syncer: @unchecked Sendable {
 
     struct CheckpointError: Error, CustomStringConvertible {
         let description: String
-        /// `mdb_env_sync` itself failed (not the marker's sync): never retry it as if
-        /// a later success proved the pages are on disk (Store+Window.swift).
-        var dataFile = false
+        /// Set when `mdb_env_sync` itself failed (not the marker's sync): never retry it
+        /// as if a later success proved the pages are on disk (Store+Window.swift).
+        var dataFileError: StoreError?
     }
 
     private let env: LMDBSyncHandle
@@ -112,8 +112,8 @@ final class Syncer: @unchecked Sendable {
             do {
                 try timed { try env.sync() }
             } catch {
-                let text = "mdb_env_sync of data.mdb: \(error)"
-                callbacks.onCheckpointed(.failure(CheckpointError(description: text, dataFile: true)))
+                let failure = CheckpointError(description: "mdb_env_sync of data.mdb: \(error)", dataFileError: StoreError(error))
+                callbacks.onCheckpointed(.failure(failure))
                 return
             }
             do {

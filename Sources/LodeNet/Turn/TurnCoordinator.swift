@@ -1,9 +1,6 @@
 import LodeEngine
 import LodeStore
 import NIOCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Ends each event-loop turn and paces LMDB's windows.
 ///
@@ -33,24 +30,26 @@ final class TurnCoordinator {
     private var commitRequested = false
     private var lastWindowCommit = NIODeadline.now()
     private var lastRetry = NIODeadline.distantPast
+    // The failures write commands are refused for (`server.persistenceFailure`, set
+    // from them on every change, the gravest first: `updateFailure`).
     /// Why the log's last fsync failed, and the last record it should have synced. A
     /// retried fsync that succeeds does not prove those records are on disk (Linux drops
     /// the pages a failed writeback could not write), so writes stay refused until a
-    /// window holding them is checkpointed too (`logFailureCleared`).
-    private var logFailure: String?
+    /// window holding them is checkpointed too (`clearLogFailureIfCovered`).
+    private var logFailure: String? { didSet { updateFailure() } }
     private var logFailureSequence: UInt64 = 0
     private var logSyncedSinceFailure = false
     /// The last record LMDB holds on disk (the last successful checkpoint's).
     private var checkpointedSequence: UInt64 = 0
     /// The synced-commit marker could not be synced: retried once a second.
-    private var checkpointFailure: String?
+    private var checkpointFailure: String? { didSet { updateFailure() } }
     /// `mdb_env_sync` failed: writes are refused until a restart (Store.dataFileUntrusted).
-    private var dataFileFailure: String?
+    private var dataFileFailure: String? { didSet { updateFailure() } }
     /// A window could not be committed for lack of disk space: writes are refused until
     /// one is, so the records only the log holds stay one window's worth. Kept
     /// acknowledging, the log would fill the disk, and LMDB would later need as much
     /// room again to take them in before anything could be written.
-    private var windowFailure: String?
+    private var windowFailure: String? { didSet { updateFailure() } }
     private var stopped = false
     /// A write failed on a full map: commit the window at once, even past a checkpoint
     /// in flight (the store dropped its pins for the same reason).
@@ -147,11 +146,7 @@ final class TurnCoordinator {
     /// Commits LMDB's window when it is due and allowed; hands it to the checkpoint.
     func commitWindowIfDue() {
         let store = server.store
-        if windowFailure != nil, store.loggedSequence == store.committedSequence {
-            // The records were committed one by one (Store.rollBackToLog(afterFailure:)).
-            windowFailure = nil
-            updateFailure()
-        }
+        clearWindowFailureIfCommitted()  // the records may have been committed one by one
         guard !stopped, dataFileFailure == nil, inFlightCommit == nil || mapFull, !server.holdsTransaction,
               store.hasPendingWrites, !store.hasTurnWrites else { return }
         let config = server.config
@@ -164,11 +159,7 @@ final class TurnCoordinator {
         do {
             guard let commit = try store.commitWindow() else { return }
             server.stats.windowCommits += 1
-            if windowFailure != nil {
-                server.logger.notice("LMDB commits again; writes are accepted")
-                windowFailure = nil
-                updateFailure()
-            }
+            clearWindowFailureIfCommitted()
             inFlightCommit = commit
             syncer?.checkpoint(commit)
         } catch {
@@ -176,7 +167,6 @@ final class TurnCoordinator {
             server.noteStorageError(e)
             if e.isDiskFull, store.loggedSequence > store.committedSequence {
                 windowFailure = "Lode cannot commit to disk (\(e)); writes are refused until it can, stored data is intact"
-                updateFailure()
             }
         }
         server.afterEndOfTurn()  // snapshots that waited for the commit
@@ -200,21 +190,20 @@ final class TurnCoordinator {
             checkpointedSequence = max(checkpointedSequence, commit.sequence)
             checkpointFailure = nil
             clearLogFailureIfCovered()
-            updateFailure()
             commitWindowIfDue()
-        case .failure(let error) where error.dataFile:
-            server.logger.error("""
-                \(error); LMDB's last commit cannot be trusted to be on disk, so writes are refused until \
-                the server restarts (it reopens at the last synced commit and replays the commit log)
-                """)
-            server.store.distrustDataFile(.io(operation: "mdb_env_sync of data.mdb", errno: EIO))
-            dataFileFailure = "Errors syncing LMDB's data file (\(error)); restart the server to recover"
-            updateFailure()
         case .failure(let error):
+            if let cause = error.dataFileError {
+                server.logger.error("""
+                    \(error); LMDB's last commit cannot be trusted to be on disk, so writes are refused until \
+                    the server restarts (it reopens at the last synced commit and replays the commit log)
+                    """)
+                server.store.distrustDataFile(cause)
+                dataFileFailure = "Errors syncing LMDB's data file (\(error)); restart the server to recover"
+                return
+            }
             // LMDB may be behind the log on disk: no new window until a sync works.
             if checkpointFailure == nil { server.logger.warning("checkpoint failed: \(error)") }
             checkpointFailure = "Errors recording the synced commit (\(error))"
-            updateFailure()
         }
     }
 
@@ -225,7 +214,6 @@ final class TurnCoordinator {
         if logFailure != nil, sequence >= logFailureSequence {
             logSyncedSinceFailure = true
             clearLogFailureIfCovered()
-            updateFailure()
             if logFailure != nil { requestCommit() }  // the window holding the failed records
         }
         syncedSequence = max(syncedSequence, sequence)
@@ -250,7 +238,6 @@ final class TurnCoordinator {
         logFailure = "Errors writing to the commit log: \(message)"
         logFailureSequence = max(logFailureSequence, sequence)
         logSyncedSinceFailure = false
-        updateFailure()
         let text = "MISCONF \(logFailure!)"
         var still: [ConnectionHandler] = []
         for h in holding {
@@ -264,6 +251,13 @@ final class TurnCoordinator {
             }
         }
         holding = still
+    }
+
+    /// Store.rollBackToLog(afterFailure:) may have committed the records one by one.
+    private func clearWindowFailureIfCommitted() {
+        guard windowFailure != nil, server.store.loggedSequence == server.store.committedSequence else { return }
+        server.logger.notice("LMDB commits again; writes are accepted")
+        windowFailure = nil
     }
 
     private func clearLogFailureIfCovered() {
