@@ -106,15 +106,9 @@ extension Store {
     /// and empties the commit log, then closes LMDB. When the commit fails (a full
     /// disk) the log is kept: the next start replays it.
     public func close() {
-        guard dataFileUntrusted == nil else {
-            // The log holds every acknowledged write since the last synced commit; a
-            // commit now would overwrite the meta page the next start rolls back to.
-            readTxn.abort()
-            writeTxn?.abort()
-            releasePins()
-            env.close()
-            return
-        }
+        // With `dataFileUntrusted`, commitWindow and checkpointNow do nothing (a commit
+        // would overwrite the meta page the next start rolls back to): the log keeps
+        // every acknowledged write since the last synced commit.
         var clean = true
         if writeTxn != nil && turnFailure == nil && replayFailure == nil {
             commitLog.discardPending()  // a turn that never ended was never acknowledged
