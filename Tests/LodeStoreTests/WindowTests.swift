@@ -149,4 +149,24 @@ final class WindowTests: XCTestCase {
         XCTAssertEqual(Store.contiguous(entries, after: 3).map(\.sequence), [4, 5])
         XCTAssertEqual(Store.contiguous(entries, after: 5).map(\.sequence), [])
     }
+
+    func testACheckpointNeverEmptiesALogFileAppendsWentBackTo() throws {
+        let store = try open()
+        defer { store.close() }
+        try set(store, "w1", "1")
+        _ = store.endTurn()
+        let first = try XCTUnwrap(store.commitWindow())   // its checkpoint will empty file `first.logFile`
+        // A full map commits the next window before that checkpoint ends: appends go back to it.
+        try set(store, "w2", "2")
+        _ = store.endTurn()
+        let second = try XCTUnwrap(store.commitWindow())
+        XCTAssertEqual(store.commitLog.active, first.logFile)
+        try set(store, "after", "3")
+        guard case .logged(let seq) = store.endTurn() else { return XCTFail("not logged") }
+        store.commitLog.files.truncateIfInactive(first.logFile)   // the late checkpoint
+        XCTAssertEqual(store.commitLog.readAll().last?.sequence, seq, "the acknowledged record is still in the log")
+        store.commitLog.files.truncateIfInactive(second.logFile)
+        XCTAssertTrue(store.commitLog.readAll().allSatisfy { $0.sequence != second.sequence }, "the inactive file is emptied")
+    }
 }
+

@@ -118,7 +118,7 @@ final class Syncer: @unchecked Sendable {
             }
             do {
                 try marker.write(commit.transactionID)
-                log.truncate(commit.logFile)
+                log.truncateIfInactive(commit.logFile)
                 callbacks.onCheckpointed(.success(commit))
             } catch {
                 callbacks.onCheckpointed(.failure(CheckpointError(description: "\(error)")))

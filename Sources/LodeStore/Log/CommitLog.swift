@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -167,11 +168,13 @@ public final class CommitLog {
     }
 
     /// Switches appends to the other file; returns the file to truncate once LMDB
-    /// is synced. The other file must be empty (the previous checkpoint finished).
+    /// is synced. The other file is normally empty (the previous checkpoint emptied
+    /// it); after a commit made past a checkpoint in flight (a full map or disk) it may
+    /// still hold that checkpoint's records, which then stay (`CommitLogFiles.truncate`).
     public func rotate() -> Int {
         let old = active
         active = 1 - active
-        bytesInActive = 0
+        bytesInActive = files.activate(active)
         return old
     }
 
@@ -271,8 +274,19 @@ public final class CommitLog {
 /// (appends by the event loop and a concurrent fdatasync are ordered by the kernel).
 public final class CommitLogFiles: Sendable {
     let fds: [Int32]
+    /// The file appends go to, as `rotate` set it: `truncate` and `activate` take
+    /// turns under this lock, so a checkpoint never empties a file appends resumed in.
+    private let active = Mutex(0)
 
     init(fds: [Int32]) { self.fds = fds }
+
+    /// Appends go to `file` from now on; returns its size (where they start).
+    func activate(_ file: Int) -> Int {
+        active.withLock { current in
+            current = file
+            return Int(lseek(fds[file], 0, SEEK_END))
+        }
+    }
 
     deinit {
         for fd in fds { close(fd) }
@@ -283,9 +297,19 @@ public final class CommitLogFiles: Sendable {
         for fd in fds where fdatasync(fd) != 0 { throw StoreError.io(operation: "fdatasync of the commit log", errno: errno) }
     }
 
-    /// Empties a file whose records LMDB holds (after a checkpoint synced it).
-    public func truncate(_ file: Int) {
-        _ = ftruncate(fds[file], 0)
+    /// Empties `file` (the loop, between turns: start-up and close checkpoints).
+    func truncate(_ file: Int) {
+        active.withLock { _ in _ = ftruncate(fds[file], 0) }
+    }
+
+    /// The checkpoint thread: empties a file whose records LMDB holds on disk now —
+    /// unless appends went back to it meanwhile (a window committed past this
+    /// checkpoint, on a full map or disk): its records then stay until it is emptied
+    /// as the inactive file (replay skips the ones LMDB holds).
+    public func truncateIfInactive(_ file: Int) {
+        active.withLock { current in
+            if current != file { _ = ftruncate(fds[file], 0) }
+        }
     }
 }
 
